@@ -1,0 +1,35 @@
+"""What every page's layout needs: the navigation the user may see."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from biobank.core.tenancy import has_permission_anywhere
+
+
+def navigation(request: HttpRequest) -> dict[str, Any]:
+    user = request.user
+    if not user.is_authenticated:
+        return {"nav_items": []}
+    items = [
+        (reverse("core:dashboard"), _("Dashboard")),
+        (reverse("core:obligation-list"), _("Obligations")),
+        (reverse("core:organization-list"), _("Organizations")),
+        (reverse("core:rule-list"), _("Rules")),
+    ]
+    if has_permission_anywhere(user, "audit.view"):
+        items.append((reverse("core:audit-search"), _("Audit trail")))
+    items.append((reverse("core:calendar"), _("Calendar")))
+    items.append((reverse("api:openapi-view"), _("API")))
+    current = request.path
+    return {
+        "nav_items": [
+            {"url": url, "label": label, "active": url != "/" and current.startswith(url)
+             or url == current}
+            for url, label in items
+        ]
+    }

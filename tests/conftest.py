@@ -1,0 +1,87 @@
+"""The named cast of users every test can ask for, in organization DEMO, plus an outsider."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from biobank.core import services
+from biobank.core.models import Organization, Site, User
+from biobank.core.roles import Role
+from tests.factories import TEST_PASSWORD, UserFactory
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+def shared_path(*parts: str) -> Path:
+    """A file under ../shared; skips with a reason when absent, fails under CI=true."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        message = f"{path} is absent (../shared is not beside this clone)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+@dataclass
+class Cast:
+    demo: Organization
+    other: Organization
+    manager: User
+    technician: User
+    qa: User
+    biosafety: User
+    irb_admin: User
+    irb_member: User
+    researcher: User
+    auditor: User
+    platform_admin: User
+    outsider: User
+    demo_site: Site
+    other_site: Site
+    password: str = TEST_PASSWORD
+
+
+def _person(username: str, organization: Organization, role: Role) -> User:
+    user = UserFactory(username=username)
+    services.membership_add(actor=None, organization=organization, user=user, role=role)
+    return user
+
+
+@pytest.fixture
+def cast(db: None) -> Cast:
+    demo = services.organization_create(
+        actor=None, code="DEMO", name_zh="示範生物資料庫", name_en="Demo biobank", kind="hospital"
+    )
+    other = services.organization_create(
+        actor=None, code="OTHER", name_zh="他院", name_en="Other biobank", kind="biobank"
+    )
+    platform = services.organization_create(
+        actor=None, code="PLATFORM", name_zh="平台", name_en="Platform", kind="platform"
+    )
+    return Cast(
+        demo=demo,
+        other=other,
+        manager=_person("lin", demo, Role.BIOBANK_MANAGER),
+        technician=_person("chen", demo, Role.TECHNICIAN),
+        qa=_person("wang", demo, Role.QA_OFFICER),
+        biosafety=_person("chang", demo, Role.BIOSAFETY_OFFICER),
+        irb_admin=_person("lee", demo, Role.IRB_ADMIN),
+        irb_member=_person("chao", demo, Role.IRB_MEMBER),
+        researcher=_person("huang", demo, Role.RESEARCHER),
+        auditor=_person("wu", demo, Role.AUDITOR),
+        platform_admin=_person("admin", platform, Role.PLATFORM_ADMIN),
+        outsider=_person("outsider", other, Role.BIOBANK_MANAGER),
+        demo_site=services.site_create(
+            actor=None, organization=demo, code="LAB-BSL3", name="結核菌實驗室", kind="lab",
+            containment="BSL3",
+        ),
+        other_site=services.site_create(
+            actor=None, organization=other, code="OTHER-LAB", name="他院實驗室", kind="lab",
+            containment="BSL2",
+        ),
+    )
