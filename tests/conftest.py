@@ -27,6 +27,15 @@ def shared_path(*parts: str) -> Path:
     return path
 
 
+@pytest.fixture(autouse=True)
+def english_messages() -> object:
+    """Service messages in English, so tests can match them (pages follow the request)."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
 @dataclass
 class Cast:
     demo: Organization
@@ -77,11 +86,19 @@ def cast(db: None) -> Cast:
         platform_admin=_person("admin", platform, Role.PLATFORM_ADMIN),
         outsider=_person("outsider", other, Role.BIOBANK_MANAGER),
         demo_site=services.site_create(
-            actor=None, organization=demo, code="LAB-BSL3", name="結核菌實驗室", kind="lab",
+            actor=None,
+            organization=demo,
+            code="LAB-BSL3",
+            name="結核菌實驗室",
+            kind="lab",
             containment="BSL3",
         ),
         other_site=services.site_create(
-            actor=None, organization=other, code="OTHER-LAB", name="他院實驗室", kind="lab",
+            actor=None,
+            organization=other,
+            code="OTHER-LAB",
+            name="他院實驗室",
+            kind="lab",
             containment="BSL2",
         ),
     )

@@ -32,7 +32,7 @@ def env_str(name: str, default: str | None = None) -> str | None:
 
 def env_bool(name: str, default: bool) -> bool:
     value = os.environ.get(name)
-    if value in (None, ""):
+    if value is None or value == "":
         return default
     lowered = value.strip().lower()
     if lowered in {"1", "true", "yes", "on"}:
@@ -44,7 +44,7 @@ def env_bool(name: str, default: bool) -> bool:
 
 def env_int(name: str, default: int) -> int:
     value = os.environ.get(name)
-    if value in (None, ""):
+    if value is None or value == "":
         return default
     try:
         return int(value)
@@ -54,7 +54,7 @@ def env_int(name: str, default: int) -> int:
 
 def env_list(name: str, default: list[str]) -> list[str]:
     value = os.environ.get(name)
-    if value in (None, ""):
+    if value is None or value == "":
         return default
     return [item.strip() for item in value.split(",") if item.strip()]
 

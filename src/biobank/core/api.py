@@ -1,8 +1,8 @@
 """Core endpoints of the HTTP API: the acting user, organizations, sites, obligations, audit,
 rules and the working-day calendar."""
 
-
 from datetime import date, datetime
+from typing import Any
 from uuid import UUID
 
 from django.http import Http404, HttpRequest
@@ -100,8 +100,8 @@ class AuditEventOut(Schema):
     object_type: str
     object_id: str
     object_repr: str
-    before: dict | None  # type: ignore[type-arg]
-    after: dict | None  # type: ignore[type-arg]
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
     reason: str
     hash: str
 
@@ -212,9 +212,7 @@ def audit_events(request: HttpRequest, filters: Query[AuditFilter]) -> object:
     """Audit events of the organizations where the user may read the audit trail."""
     if not has_permission_anywhere(request.user, "audit.view"):
         raise Http404("no audit access")
-    return selectors.audit_search_for_user(
-        request.user, selectors.AuditQuery(**filters.dict())
-    )
+    return selectors.audit_search_for_user(request.user, selectors.AuditQuery(**filters.dict()))
 
 
 @router.get("/rules", response=list[RuleOut], tags=["rules"])

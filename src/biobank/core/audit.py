@@ -53,8 +53,9 @@ def snapshot(instance: models.Model, fields: Iterable[str] | None = None) -> dic
     data: dict[str, Any] = {}
     for name in names:
         field = instance._meta.get_field(name)
-        data[name] = getattr(instance, field.attname)  # type: ignore[union-attr]
-    return normalise(data)  # type: ignore[no-any-return]
+        data[name] = getattr(instance, getattr(field, "attname", name))
+    result: dict[str, Any] = normalise(data)
+    return result
 
 
 def object_label(instance: models.Model) -> str:
@@ -173,7 +174,10 @@ def audit_verify(*, chunk_size: int = 5000) -> ChainReport:
             )
         if compute_hash(_hashed_fields(event)) != event.hash:
             return ChainReport(
-                False, checked, "its content does not match its hash: it was altered", event.sequence
+                False,
+                checked,
+                "its content does not match its hash: it was altered",
+                event.sequence,
             )
         previous_hash = event.hash
         expected_sequence += 1

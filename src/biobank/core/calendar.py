@@ -44,9 +44,7 @@ class _OverrideWindow:
         if self._given is not None:
             return self._given.get(day)
         if day.year not in self._years:
-            self._years[day.year] = _overrides_between(
-                date(day.year, 1, 1), date(day.year, 12, 31)
-            )
+            self._years[day.year] = _overrides_between(date(day.year, 1, 1), date(day.year, 12, 31))
         return self._years[day.year].get(day)
 
 

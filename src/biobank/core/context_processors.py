@@ -28,8 +28,11 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     current = request.path
     return {
         "nav_items": [
-            {"url": url, "label": label, "active": url != "/" and current.startswith(url)
-             or url == current}
+            {
+                "url": url,
+                "label": label,
+                "active": current == url or (url != "/" and current.startswith(url)),
+            }
             for url, label in items
         ]
     }

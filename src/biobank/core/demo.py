@@ -27,7 +27,13 @@ ORGANIZATIONS = [
     ("DEMO", "臺灣示範醫院人體生物資料庫", "Taiwan Demo Hospital Biobank", "hospital", 120),
     ("UNIV", "示範大學醫學院", "Demo University College of Medicine", "university", 800),
     ("OTHER", "他院人體生物資料庫", "Another Hospital Biobank", "biobank", 40),
-    ("TWBIONET", "國家級人體生物資料庫整合平台", "National Biobank Integration Platform", "platform", 10),
+    (
+        "TWBIONET",
+        "國家級人體生物資料庫整合平台",
+        "National Biobank Integration Platform",
+        "platform",
+        10,
+    ),
 ]
 
 # username, display name, e-mail, organization, roles
@@ -54,7 +60,11 @@ def _organizations(context: DemoContext) -> None:
         organization = Organization.objects.filter(code=code).first()
         if organization is None:
             organization = services.organization_create(
-                actor=None, code=code, name_zh=name_zh, name_en=name_en, kind=kind,
+                actor=None,
+                code=code,
+                name_zh=name_zh,
+                name_en=name_en,
+                kind=kind,
                 staff_count=staff,
             )
         context.organizations[code] = organization
@@ -82,11 +92,11 @@ def _people(context: DemoContext) -> None:
             if not Membership.objects.filter(
                 user=user, organization=organization, role=role, ended_at__isnull=True
             ).exists():
-                services.membership_add(
-                    actor=None, organization=organization, user=user, role=role
-                )
+                services.membership_add(actor=None, organization=organization, user=user, role=role)
         context.users[username] = user
-        context.credentials.append((username, password, display_name, org_code, roles[0].label))
+        context.credentials.append(
+            (username, password, display_name, org_code, str(roles[0].label))
+        )
     # The researcher also holds a researcher account at the DEMO biobank he requests from.
     huang, demo = context.users["huang"], context.organizations["DEMO"]
     if not Membership.objects.filter(
@@ -120,13 +130,19 @@ def _sites(context: DemoContext) -> None:
             manager_name="林美華",
             phone="02-2312-3456 #5501",
             emergency_contact="張家豪 0912-345-678",
-            emergency_measures="溢出：以 10% 漂白水覆蓋 30 分鐘後清除；人員暴露：沖洗並通報生物安全官。",
+            emergency_measures=(
+                "溢出：以 10% 漂白水覆蓋 30 分鐘後清除；人員暴露：沖洗並通報生物安全官。"
+            ),
             access_controlled=code != "PROC-01",
         )
     other = context.organizations["OTHER"]
     if not Site.objects.filter(organization=other, code="OTHER-LAB").exists():
         services.site_create(
-            actor=None, organization=other, code="OTHER-LAB", name="他院實驗室", kind="lab",
+            actor=None,
+            organization=other,
+            code="OTHER-LAB",
+            name="他院實驗室",
+            kind="lab",
             containment="BSL2",
         )
 
@@ -136,26 +152,48 @@ def _obligations(context: DemoContext) -> None:
     now = timezone.now()
     bsl3 = Site.objects.get(organization=demo, code="LAB-BSL3")
     wanted = [
-        ("BS-11", "半年盤點：第一類感染性生物材料 (BSL-3)", now - timedelta(days=2), bsl3,
-         Role.BIOSAFETY_OFFICER),
+        (
+            "BS-11",
+            "半年盤點：第一類感染性生物材料 (BSL-3)",
+            now - timedelta(days=2),
+            bsl3,
+            Role.BIOSAFETY_OFFICER,
+        ),
         ("BS-12", "年度緊急應變實地演練", now + timedelta(days=5), bsl3, Role.BIOSAFETY_OFFICER),
-        ("BS-09", "在職人員年度生物安全教育訓練 4 小時", now + timedelta(days=40), bsl3,
-         Role.BIOSAFETY_OFFICER),
-        ("BB-06", "年度內部稽核與管理審查 (TAF 申請前)", now + timedelta(days=3), None,
-         Role.QA_OFFICER),
+        (
+            "BS-09",
+            "在職人員年度生物安全教育訓練 4 小時",
+            now + timedelta(days=40),
+            bsl3,
+            Role.BIOSAFETY_OFFICER,
+        ),
+        (
+            "BB-06",
+            "年度內部稽核與管理審查 (TAF 申請前)",
+            now + timedelta(days=3),
+            None,
+            Role.QA_OFFICER,
+        ),
     ]
     for rule_id, title, due_at, subject, role in wanted:
         if Obligation.objects.filter(organization=demo, rule_id=rule_id, title=title).exists():
             continue
         services.obligation_open(
-            organization=demo, rule_id=rule_id, title=title, due_at=due_at, subject=subject,
+            organization=demo,
+            rule_id=rule_id,
+            title=title,
+            due_at=due_at,
+            subject=subject,
             responsible_role=role,
         )
     other = context.organizations["OTHER"]
     if not Obligation.objects.filter(organization=other).exists():
         services.obligation_open(
-            organization=other, rule_id="BS-12", title="他院年度演練",
-            due_at=now + timedelta(days=2), responsible_role=Role.BIOBANK_MANAGER,
+            organization=other,
+            rule_id="BS-12",
+            title="他院年度演練",
+            due_at=now + timedelta(days=2),
+            responsible_role=Role.BIOBANK_MANAGER,
         )
 
 

@@ -14,7 +14,9 @@ REASON_HELP = _("Why the change is made; kept in the record's history.")
 
 
 class OrganizationForm(forms.ModelForm[Organization]):
-    reason = forms.CharField(label=_("Reason for the change"), required=False, help_text=REASON_HELP)
+    reason = forms.CharField(
+        label=_("Reason for the change"), required=False, help_text=REASON_HELP
+    )
 
     class Meta:
         model = Organization
@@ -22,7 +24,9 @@ class OrganizationForm(forms.ModelForm[Organization]):
 
 
 class SiteForm(forms.ModelForm[Site]):
-    reason = forms.CharField(label=_("Reason for the change"), required=False, help_text=REASON_HELP)
+    reason = forms.CharField(
+        label=_("Reason for the change"), required=False, help_text=REASON_HELP
+    )
 
     class Meta:
         model = Site
@@ -64,12 +68,15 @@ class MembershipForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        if not data.get("new_user") and data.get("username"):
-            if not User.objects.filter(username=data["username"]).exists():
-                self.add_error(
-                    "username",
-                    _("No such user. Tick “new person” to create the account."),
-                )
+        username = data.get("username")
+        if (
+            not data.get("new_user")
+            and username
+            and not User.objects.filter(username=username).exists()
+        ):
+            self.add_error(
+                "username", _("No such user. Tick “This is a new person” to create the account.")
+            )
         return data
 
 

@@ -40,6 +40,7 @@ PERMISSION_TABLE = """
 permission              BM TE QA BS IA IM RE AU PA
 organization.view       x  x  x  x  x  x  x  x  x
 organization.manage     x  .  .  .  .  .  .  .  x
+organization.register   .  .  .  .  .  .  .  .  x
 site.manage             x  .  .  x  .  .  .  .  x
 membership.manage       x  .  .  .  .  .  .  .  x
 audit.view              x  .  x  x  x  .  .  x  x
@@ -62,7 +63,9 @@ def _parse(table: str) -> dict[str, frozenset[Role]]:
         name, marks = row[0], row[1:]
         if len(marks) != len(_COLUMNS) or set(marks) - {"x", "."}:
             raise ValueError(f"permission table row {name!r} is malformed")
-        parsed[name] = frozenset(role for role, mark in zip(_COLUMNS, marks, strict=True) if mark == "x")
+        parsed[name] = frozenset(
+            role for role, mark in zip(_COLUMNS, marks, strict=True) if mark == "x"
+        )
     return parsed
 
 

@@ -186,7 +186,9 @@ def rule_list_for_user(user: AnyUser) -> list[RuleRow]:
     )
     where = enforced_by()
     return [
-        RuleRow(rule=rule, enforced_by=where.get(rule.id, []), open_obligations=counts.get(rule.id, 0))
+        RuleRow(
+            rule=rule, enforced_by=where.get(rule.id, []), open_obligations=counts.get(rule.id, 0)
+        )
         for rule in Rule.objects.all()
     ]
 

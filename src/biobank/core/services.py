@@ -80,7 +80,7 @@ def organization_create(
     name_en: str = "",
     staff_count: int = 0,
 ) -> Organization:
-    if actor is not None and not has_permission_anywhere(actor, "organization.manage"):
+    if actor is not None and not has_permission_anywhere(actor, "organization.register"):
         raise PermissionDenied(_("Only platform administrators may register organizations."))
     organization = Organization(
         code=code.strip().upper(),
@@ -130,9 +130,12 @@ def organization_update(
 
 def _check_person_in_charge(site: Site) -> None:
     person = site.person_in_charge
-    if person is not None and not Membership.objects.filter(
-        user=person, organization=site.organization, ended_at__isnull=True
-    ).exists():
+    if (
+        person is not None
+        and not Membership.objects.filter(
+            user=person, organization=site.organization, ended_at__isnull=True
+        ).exists()
+    ):
         raise ApplicationError(
             _("The person in charge must be a member of %(code)s.")
             % {"code": site.organization.code},
@@ -142,7 +145,13 @@ def _check_person_in_charge(site: Site) -> None:
 
 @transaction.atomic
 def site_create(
-    *, actor: User | None, organization: Organization, code: str, name: str, kind: str, **fields: Any
+    *,
+    actor: User | None,
+    organization: Organization,
+    code: str,
+    name: str,
+    kind: str,
+    **fields: Any,
 ) -> Site:
     """Register a lab or storage place with its signage data (BS-07, BS-08)."""
     require_permission(actor, "site.manage", organization)
@@ -171,9 +180,11 @@ def site_update(*, actor: User | None, site: Site, reason: str = "", **fields: A
     _apply(site, fields, SITE_FIELDS)
     _validate(site, exclude=["organization"])
     _check_person_in_charge(site)
-    if Site.objects.filter(organization=site.organization, code=site.code).exclude(
-        pk=site.pk
-    ).exists():
+    if (
+        Site.objects.filter(organization=site.organization, code=site.code)
+        .exclude(pk=site.pk)
+        .exists()
+    ):
         raise ApplicationError(_("A site with code %s already exists.") % site.code)
     after = snapshot(site)
     if changed_fields(before, after):
@@ -263,10 +274,15 @@ def membership_end(*, actor: User | None, membership: Membership, reason: str = 
     membership = Membership.objects.select_for_update().get(pk=membership.pk)
     if membership.ended_at is not None:
         raise ApplicationError(_("This membership has already ended."))
-    if actor is not None and membership.user_id == actor.pk and membership.role in {
-        Role.BIOBANK_MANAGER,
-        Role.PLATFORM_ADMIN,
-    }:
+    if (
+        actor is not None
+        and membership.user_id == actor.pk
+        and membership.role
+        in {
+            Role.BIOBANK_MANAGER,
+            Role.PLATFORM_ADMIN,
+        }
+    ):
         raise ApplicationError(_("You cannot end your own managing role."))
     before = snapshot(membership)
     membership.ended_at = timezone.now()
@@ -380,9 +396,7 @@ def obligation_recipients(obligation: Obligation) -> list[str]:
     """E-mail addresses of the people responsible: the assignee, else everyone in the role."""
     if obligation.assignee is not None and obligation.assignee.email:
         return [obligation.assignee.email]
-    roles = [obligation.responsible_role] if obligation.responsible_role else [
-        Role.BIOBANK_MANAGER
-    ]
+    roles = [obligation.responsible_role] if obligation.responsible_role else [Role.BIOBANK_MANAGER]
     emails = (
         User.objects.filter(
             memberships__organization=obligation.organization,
@@ -397,7 +411,9 @@ def obligation_recipients(obligation: Obligation) -> list[str]:
     return sorted(emails)
 
 
-def obligation_notify(*, now: datetime | None = None, within_days: int = 7) -> list[tuple[str, int]]:
+def obligation_notify(
+    *, now: datetime | None = None, within_days: int = 7
+) -> list[tuple[str, int]]:
     """E-mail each responsible person their overdue and soon-due obligations.
 
     Returns (address, number of obligations) for each message sent. An obligation is notified
@@ -407,7 +423,10 @@ def obligation_notify(*, now: datetime | None = None, within_days: int = 7) -> l
     horizon = now + timedelta(days=within_days)
     pending = (
         Obligation.objects.filter(state=Obligation.State.OPEN, due_at__lte=horizon)
-        .filter(models.Q(last_notified_at__isnull=True) | models.Q(last_notified_at__lt=now - timedelta(hours=23)))
+        .filter(
+            models.Q(last_notified_at__isnull=True)
+            | models.Q(last_notified_at__lt=now - timedelta(hours=23))
+        )
         .select_related("organization", "assignee")
         .order_by("due_at")
     )
@@ -471,7 +490,7 @@ def calendar_override_set(
 
 # API tokens ----------------------------------------------------------------------------------
 
-TOKEN_PREFIX = "bb_"
+TOKEN_PREFIX = "bb_"  # noqa: S105 (a marker, not a secret)
 
 
 def _token_hash(token: str) -> str:

@@ -30,13 +30,13 @@ def roles_of(user: AnyUser, organization: Organization) -> set[Role]:
         cache = {}
         for org_id, role in _active_memberships(user).values_list("organization_id", "role"):
             cache.setdefault(org_id, set()).add(Role(role))
-        user._biobank_roles = cache  # type: ignore[union-attr]
+        setattr(user, "_biobank_roles", cache)  # noqa: B010 (memo on the user object)
     return cache.get(organization.pk, set())
 
 
 def forget_roles(user: AnyUser) -> None:
     if hasattr(user, "_biobank_roles"):
-        del user._biobank_roles  # type: ignore[union-attr]
+        delattr(user, "_biobank_roles")
 
 
 def has_permission(user: AnyUser, permission: str, organization: Organization) -> bool:
@@ -61,9 +61,7 @@ def organizations_of(user: AnyUser) -> QuerySet[Organization]:
     """Organizations where the user has an active membership."""
     if not user.is_authenticated:
         return Organization.objects.none()
-    return Organization.objects.filter(
-        pk__in=_active_memberships(user).values("organization_id")
-    )
+    return Organization.objects.filter(pk__in=_active_memberships(user).values("organization_id"))
 
 
 def organizations_with_permission(user: AnyUser, permission: str) -> QuerySet[Organization]:

@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -108,7 +109,9 @@ def organization_edit(request: HttpRequest, code: str) -> HttpResponse:
             messages.success(request, _("Saved."))
             return redirect("core:organization-detail", code=organization.code)
         organization.refresh_from_db()
-    return render(request, "core/form.html", {"form": form, "title": organization, "back": organization})
+    return render(
+        request, "core/form.html", {"form": form, "title": organization, "back": organization}
+    )
 
 
 @login_required
@@ -283,7 +286,9 @@ def obligation_detail(request: HttpRequest, public_id: str) -> HttpResponse:
 
 @login_required
 def rule_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "core/rule_list.html", {"rows": selectors.rule_list_for_user(request.user)})
+    return render(
+        request, "core/rule_list.html", {"rows": selectors.rule_list_for_user(request.user)}
+    )
 
 
 @login_required
@@ -377,7 +382,7 @@ def _audit_rows(events: Any) -> Any:
 
 
 @login_required
-def audit_search(request: HttpRequest) -> HttpResponse:
+def audit_search(request: HttpRequest) -> HttpResponseBase:
     if not has_permission_anywhere(request.user, "audit.view"):
         raise Http404("no audit access")
     form = AuditSearchForm(request.GET or None, object_types=selectors.audit_object_types())

@@ -35,10 +35,12 @@ class Command(BaseCommand):
         elif action == "list":
             for token in ApiToken.objects.filter(user=self._user(options["username"])):
                 state = f"revoked {token.revoked_at:%Y-%m-%d}" if token.revoked_at else "active"
-                self.stdout.write(f"{token.prefix}  {token.created_at:%Y-%m-%d}  {state}  {token.name}")
+                self.stdout.write(
+                    f"{token.prefix}  {token.created_at:%Y-%m-%d}  {state}  {token.name}"
+                )
         else:
-            token = ApiToken.objects.filter(prefix=options["prefix"]).first()
-            if token is None:
+            found = ApiToken.objects.filter(prefix=options["prefix"]).first()
+            if found is None:
                 raise CommandError(f"no token with prefix {options['prefix']!r}")
-            token_revoke(actor=None, token=token)
-            self.stdout.write(f"revoked {token.prefix}")
+            token_revoke(actor=None, token=found)
+            self.stdout.write(f"revoked {found.prefix}")

@@ -1,0 +1,158 @@
+"""Tenancy: a user sees only the records of organizations they belong to.
+
+The URL conf is walked, so every page and API endpoint that exists is covered: one with a
+record in its path must answer 404 for another organization's record (register how to build
+it in ``FOREIGN_RECORD`` below, or the test fails and says so); one without must not leak any
+of the other organization's data.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
+
+from biobank.core import services
+from biobank.core.models import Membership
+
+# URL names that hold no tenant data, with the reason.
+NOT_TENANT_SCOPED = {
+    "login": "the sign-in form",
+    "logout": "signs the user out",
+    "set_language": "stores the language choice",
+    "api:openapi-json": "the API description",
+    "api:openapi-view": "the API documentation page",
+    "api:api-root": "the API index",
+}
+# Namespaces outside tenancy: Django's admin is for superusers editing reference data only.
+NOT_TENANT_SCOPED_NAMESPACES = {"admin"}
+
+OTHER_MARKERS = ["他院", "OTHER-LAB", "他院專屬義務", "outsider-only reason"]
+
+
+def _walk(resolver: URLResolver, namespace: str = "") -> Iterator[tuple[str, URLPattern]]:
+    for entry in resolver.url_patterns:
+        if isinstance(entry, URLResolver):
+            inner = entry.namespace or ""
+            full = f"{namespace}:{inner}" if namespace and inner else inner or namespace
+            yield from _walk(entry, full)
+        elif entry.name:
+            yield (f"{namespace}:{entry.name}" if namespace else entry.name), entry
+
+
+def all_url_patterns() -> list[tuple[str, URLPattern]]:
+    return [
+        (name, pattern)
+        for name, pattern in _walk(get_resolver())
+        if name.split(":")[0] not in NOT_TENANT_SCOPED_NAMESPACES and name not in NOT_TENANT_SCOPED
+    ]
+
+
+def _parameters(pattern: URLPattern) -> set[str]:
+    return set(getattr(pattern.pattern, "converters", {})) | set(pattern.pattern.regex.groupindex)
+
+
+@pytest.fixture
+def foreign(cast) -> dict[str, Any]:
+    """Records of organization OTHER, which the DEMO users must never reach."""
+    obligation = services.obligation_open(
+        organization=cast.other,
+        rule_id="BS-12",
+        title="他院專屬義務",
+        due_at=timezone.now() + timedelta(days=2),
+    )
+    services.site_update(
+        actor=cast.outsider, site=cast.other_site, phone="1", reason="outsider-only reason"
+    )
+    return {
+        "organization": cast.other,
+        "site": cast.other_site,
+        "obligation": obligation,
+        "membership": Membership.objects.get(user=cast.outsider, organization=cast.other),
+    }
+
+
+FOREIGN_RECORD: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "core:organization-detail": lambda f: {"code": f["organization"].code},
+    "core:organization-edit": lambda f: {"code": f["organization"].code},
+    "core:site-create": lambda f: {"code": f["organization"].code},
+    "core:membership-create": lambda f: {"code": f["organization"].code},
+    "core:membership-end": lambda f: {"pk": f["membership"].pk},
+    "core:site-detail": lambda f: {"public_id": f["site"].public_id},
+    "core:site-edit": lambda f: {"public_id": f["site"].public_id},
+    "core:obligation-detail": lambda f: {"public_id": f["obligation"].public_id},
+    "api:organization_detail": lambda f: {"code": f["organization"].code},
+    "api:organization_sites": lambda f: {"code": f["organization"].code},
+    "api:site_detail": lambda f: {"site_id": f["site"].public_id},
+    "api:obligation_detail": lambda f: {"obligation_id": f["obligation"].public_id},
+    "api:obligation_close": lambda f: {"obligation_id": f["obligation"].public_id},
+    "api:obligation_waive": lambda f: {"obligation_id": f["obligation"].public_id},
+}
+
+PARAMETERISED = [name for name, pattern in all_url_patterns() if _parameters(pattern)]
+PLAIN = [name for name, pattern in all_url_patterns() if not _parameters(pattern)]
+POST_BODY = {"evidence": "x", "reason": "x", "name_zh": "x", "code": "X", "username": "x"}
+
+
+def test_the_url_conf_has_pages_and_endpoints_to_check():
+    assert "core:site-detail" in PARAMETERISED
+    assert "api:site_detail" in PARAMETERISED
+    assert "core:dashboard" in PLAIN
+
+
+@pytest.mark.parametrize("name", PARAMETERISED)
+def test_another_organizations_record_answers_404(name, cast, foreign, client):
+    assert name in FOREIGN_RECORD, (
+        f"URL {name!r} takes a record in its path: add it to FOREIGN_RECORD in {__file__} "
+        "so tenancy is tested for it"
+    )
+    url = reverse(name, kwargs=FOREIGN_RECORD[name](foreign))
+    client.force_login(cast.manager)  # DEMO's manager: the widest rights in DEMO
+    get = client.get(url)
+    post = client.post(url, data=json.dumps(POST_BODY), content_type="application/json")
+    form_post = client.post(url, data=POST_BODY)
+    statuses = {get.status_code, post.status_code, form_post.status_code}
+    # 405: the method is not served; 400/422: a body of the wrong kind is refused unread
+    assert statuses <= {400, 404, 405, 422}, f"{url}: {statuses}"
+    assert 404 in statuses, f"{url}: {statuses}"
+    for response in (get, post, form_post):
+        body = response.content.decode()
+        assert not any(marker in body for marker in OTHER_MARKERS), url
+
+
+@pytest.mark.parametrize("name", PLAIN)
+def test_lists_show_nothing_of_another_organization(name, cast, foreign, client):
+    client.force_login(cast.manager)
+    response = client.get(reverse(name))
+    content = (
+        b"".join(response.streaming_content) if response.streaming else response.content
+    ).decode("utf-8", errors="replace")
+    assert response.status_code < 500
+    assert not any(marker in content for marker in OTHER_MARKERS), name
+
+
+@pytest.mark.parametrize("name", PLAIN)
+def test_outsider_sees_nothing_of_demo(name, cast, client):
+    services.site_update(
+        actor=cast.manager, site=cast.demo_site, phone="2", reason="demo-only reason"
+    )
+    client.force_login(cast.outsider)
+    response = client.get(reverse(name))
+    content = (
+        b"".join(response.streaming_content) if response.streaming else response.content
+    ).decode("utf-8", errors="replace")
+    assert response.status_code < 500
+    assert "demo-only reason" not in content
+    assert "結核菌實驗室" not in content
+    assert "示範生物資料庫" not in content
+
+
+def test_anonymous_user_is_sent_to_sign_in_or_refused(cast, client):
+    for name in PLAIN:
+        response = client.get(reverse(name))
+        assert response.status_code in {302, 401, 404}, name
