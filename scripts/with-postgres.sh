@@ -33,6 +33,7 @@ trap cleanup EXIT
 "${as_owner[@]}" "$bindir/pg_ctl" -D "$datadir/data" -l "$datadir/server.log" -w \
   -o "-p $port -k $datadir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
   start >/dev/null
+"${as_owner[@]}" "$bindir/createdb" -h 127.0.0.1 -p "$port" -U biobank biobank
 echo "with-postgres: PostgreSQL $("$bindir/postgres" --version | awk '{print $3}') on 127.0.0.1:$port"
 
 export DATABASE_URL="postgres://biobank@127.0.0.1:$port/biobank"

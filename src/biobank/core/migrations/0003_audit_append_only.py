@@ -31,6 +31,9 @@ def _run(schema_editor, statements):
 
 
 def create_triggers(apps, schema_editor):
+    apps.get_model("core", "AuditChainHead").objects.get_or_create(
+        pk=1, defaults={"sequence": 0, "hash": "0" * 64}
+    )
     vendor = schema_editor.connection.vendor
     if vendor == "sqlite":
         _run(schema_editor, SQLITE_UP)
