@@ -159,3 +159,9 @@ def test_list_endpoints_use_a_fixed_number_of_queries(cast, client, django_asser
         assert client.get("/api/v1/obligations").status_code == 200
     with django_assert_max_num_queries(8):
         assert client.get("/api/v1/sites").status_code == 200
+
+
+def test_the_api_offers_no_way_to_change_audit_events(client):
+    paths = client.get("/api/v1/openapi.json").json()["paths"]
+    audit_methods = {method for path, item in paths.items() if "/audit" in path for method in item}
+    assert audit_methods == {"get"}
