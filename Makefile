@@ -43,9 +43,10 @@ test-sqlite: $(STAMP)
 test-postgres: $(STAMP)
 	scripts/with-postgres.sh $(BIN)/pytest -p no:cacheprovider -m "not e2e"
 
-# Recompile the zh-Hant translations after editing src/biobank/locale/*/django.po.
+# Refresh the zh-Hant catalogue from the source, then compile it (translate new entries between).
 messages: $(STAMP)
-	cd src/biobank && ../../$(BIN)/biobank compilemessages
+	cd src/biobank && BIOBANK_DATA_DIR=$$(mktemp -d) ../../$(BIN)/biobank makemessages -l zh_Hant --no-location --no-obsolete --ignore "migrations/*"
+	cd src/biobank && BIOBANK_DATA_DIR=$$(mktemp -d) ../../$(BIN)/biobank compilemessages
 
 # Re-pin every dependency after changing pyproject.toml.
 lock: $(STAMP)

@@ -16,6 +16,7 @@ from django.core.mail import send_mail
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from biobank.core.audit import audit_record, changed_fields, object_label, snapshot
 from biobank.core.errors import ApplicationError, PermissionDenied
@@ -442,7 +443,12 @@ def obligation_notify(
             flag = _("OVERDUE") if item.due_at < now else _("due")
             lines.append(f"[{item.rule_id}] {item.title} ({item.organization.code}) {flag} {when}")
         send_mail(
-            subject=_("biobank: %(count)d obligations need attention") % {"count": len(items)},
+            subject=ngettext(
+                "biobank: %(count)d obligation needs attention",
+                "biobank: %(count)d obligations need attention",
+                len(items),
+            )
+            % {"count": len(items)},
             message="\n".join(lines),
             from_email=None,
             recipient_list=[address],

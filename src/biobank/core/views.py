@@ -327,6 +327,7 @@ def calendar_page(request: HttpRequest) -> HttpResponse:
     if calc.is_valid():
         start, days = calc.cleaned_data["start"], calc.cleaned_data["days"]
         result = {
+            "days": days,
             "working": calendar.add_working_days(start, days),
             "legal": calendar.legal_deadline(start, days),
         }
