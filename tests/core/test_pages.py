@@ -62,6 +62,12 @@ def test_zh_hant_is_the_default_language(cast, client):
     assert '<html lang="zh-hant">' in body
 
 
+def test_zh_hant_stays_the_default_whatever_the_browser_asks_for(cast, client):
+    client.force_login(cast.manager)
+    body = client.get("/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
+    assert '<html lang="zh-hant">' in body
+
+
 def test_language_switch_to_english(cast, client):
     client.force_login(cast.manager)
     client.post("/i18n/setlang/", {"language": "en", "next": "/"})

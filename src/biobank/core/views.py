@@ -304,6 +304,8 @@ def calendar_page(request: HttpRequest) -> HttpResponse:
     organizations = organizations_with_permission(request.user, "calendar.manage")
     form = CalendarOverrideForm(request.POST or None, prefix="override")
     form.fields["organization"].queryset = organizations  # type: ignore[attr-defined]
+    if len(organizations) == 1:
+        form.fields["organization"].initial = organizations[0]
     if request.method == "POST":
         if not organizations.exists():
             raise Http404("no organization where the user may manage the calendar")

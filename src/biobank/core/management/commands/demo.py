@@ -29,4 +29,4 @@ class Command(BaseCommand):
                 module.load(context)
         self.stdout.write(self.style.SUCCESS("Demo data loaded. Demo users (user / password):"))
         for username, password, name, org, role in context.credentials:
-            self.stdout.write(f"  {username:<9} {password:<22} {org:<9} {role:<28} {name}")
+            self.stdout.write(f"  {username:<9} {password:<22} {org:<9} {name} ({role})")
