@@ -162,3 +162,48 @@ def test_calendar_page_calculates_deadlines_and_records_a_typhoon_day(cast, clie
     from biobank.core.calendar import is_working_day
 
     assert not is_working_day(date(2026, 9, 1))
+
+
+def test_organization_history_includes_membership_changes(cast, client):
+    membership = Membership.objects.get(user=cast.technician, organization=cast.demo)
+    services.membership_end(actor=cast.manager, membership=membership, reason="left the biobank")
+    client.force_login(cast.auditor)
+    body = client.get("/organizations/DEMO/").content.decode()
+    assert "left the biobank" in body
+
+
+def test_platform_admin_registers_an_organization_and_can_add_its_manager(cast, client):
+    client.force_login(cast.platform_admin)
+    response = client.post(
+        "/organizations/new/",
+        {
+            "code": "NTUH",
+            "name_zh": "臺大醫院",
+            "name_en": "",
+            "kind": "hospital",
+            "staff_count": 0,
+        },
+    )
+    assert response["Location"] == "/organizations/NTUH/"
+    client.post(
+        "/organizations/NTUH/members/new/",
+        {"username": "chen", "role": "biobank_manager"},
+    )
+    assert Membership.objects.filter(
+        organization__code="NTUH", user=cast.technician, role="biobank_manager"
+    ).exists()
+
+
+def test_duplicate_organization_code_is_refused_with_a_message(cast, client):
+    client.force_login(cast.platform_admin)
+    response = client.post(
+        "/organizations/new/",
+        {"code": "DEMO", "name_zh": "x", "kind": "hospital", "staff_count": 0},
+    )
+    assert response.status_code == 200
+    assert "DEMO" in response.content.decode()
+
+
+def test_only_platform_admins_see_the_registration_page(cast, client):
+    client.force_login(cast.manager)
+    assert client.get("/organizations/new/").status_code == 404

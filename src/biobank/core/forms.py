@@ -23,6 +23,12 @@ class OrganizationForm(forms.ModelForm[Organization]):
         fields = ["name_zh", "name_en", "kind", "staff_count"]
 
 
+class OrganizationCreateForm(forms.ModelForm[Organization]):
+    class Meta:
+        model = Organization
+        fields = ["code", "name_zh", "name_en", "kind", "staff_count"]
+
+
 class SiteForm(forms.ModelForm[Site]):
     reason = forms.CharField(
         label=_("Reason for the change"), required=False, help_text=REASON_HELP

@@ -116,15 +116,18 @@ def obligation_dashboard(user: AnyUser, *, days: int = 7) -> Dashboard:
 
 
 def audit_history_for_user(
-    user: AnyUser, instance: Any, *, limit: int = 200
+    user: AnyUser, instance: Any, *, parts: QuerySet[Any] | None = None, limit: int = 200
 ) -> QuerySet[AuditEvent]:
-    """The history of one record (the caller has already checked the record is visible)."""
-    return (
-        AuditEvent.objects.filter(
-            object_type=instance._meta.label_lower, object_id=str(instance.pk)
+    """The history of one record, and of ``parts`` shown on its page (an organization's
+    memberships). The caller has already checked that the record is visible to ``user``."""
+    condition = Q(object_type=instance._meta.label_lower, object_id=str(instance.pk))
+    if parts is not None:
+        condition |= Q(
+            object_type=parts.model._meta.label_lower,
+            object_id__in=[str(pk) for pk in parts.values_list("pk", flat=True)],
         )
-        .select_related("actor")
-        .order_by("-sequence")[:limit]
+    return (
+        AuditEvent.objects.filter(condition).select_related("actor").order_by("-sequence")[:limit]
     )
 
 

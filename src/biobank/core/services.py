@@ -31,6 +31,7 @@ from biobank.core.models import (
     User,
 )
 from biobank.core.roles import Role
+from biobank.core.rule_registry import implements
 from biobank.core.tenancy import forget_roles, has_permission_anywhere, require_permission
 
 ORGANIZATION_FIELDS = {"name_zh", "name_en", "kind", "staff_count", "is_active"}
@@ -83,6 +84,8 @@ def organization_create(
 ) -> Organization:
     if actor is not None and not has_permission_anywhere(actor, "organization.register"):
         raise PermissionDenied(_("Only platform administrators may register organizations."))
+    if Organization.objects.filter(code=code.strip().upper()).exists():
+        raise ApplicationError(_("An organization with code %s already exists.") % code.upper())
     organization = Organization(
         code=code.strip().upper(),
         name_zh=name_zh,
@@ -99,6 +102,9 @@ def organization_create(
         instance=organization,
         after=snapshot(organization),
     )
+    if actor is not None:
+        # the platform administrator who registers it can then add its first manager
+        membership_add(actor=None, organization=organization, user=actor, role=Role.PLATFORM_ADMIN)
     return organization
 
 
@@ -129,6 +135,7 @@ def organization_update(
 # Sites ---------------------------------------------------------------------------------------
 
 
+@implements("BS-07")
 def _check_person_in_charge(site: Site) -> None:
     person = site.person_in_charge
     if (
@@ -144,6 +151,7 @@ def _check_person_in_charge(site: Site) -> None:
         )
 
 
+@implements("BS-07", "BS-08")
 @transaction.atomic
 def site_create(
     *,
@@ -173,6 +181,7 @@ def site_create(
     return site
 
 
+@implements("BS-07", "BS-08")
 @transaction.atomic
 def site_update(*, actor: User | None, site: Site, reason: str = "", **fields: Any) -> Site:
     require_permission(actor, "site.manage", site.organization)
@@ -462,6 +471,7 @@ def obligation_notify(
 # Calendar ------------------------------------------------------------------------------------
 
 
+@implements("TD-01")
 @transaction.atomic
 def calendar_override_set(
     *,

@@ -7,6 +7,7 @@ app_name = "core"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("organizations/", views.organization_list, name="organization-list"),
+    path("organizations/new/", views.organization_create, name="organization-create"),
     path("organizations/<str:code>/", views.organization_detail, name="organization-detail"),
     path("organizations/<str:code>/edit/", views.organization_edit, name="organization-edit"),
     path("organizations/<str:code>/sites/new/", views.site_create, name="site-create"),

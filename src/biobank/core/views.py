@@ -25,6 +25,7 @@ from biobank.core.forms import (
     CalendarOverrideForm,
     EvidenceForm,
     MembershipForm,
+    OrganizationCreateForm,
     OrganizationForm,
     ReasonForm,
     SiteForm,
@@ -70,21 +71,43 @@ def organization_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "core/organization_list.html",
-        {"organizations": selectors.organization_list_for_user(request.user)},
+        {
+            "organizations": selectors.organization_list_for_user(request.user),
+            "can_register": has_permission_anywhere(request.user, "organization.register"),
+        },
     )
+
+
+@login_required
+def organization_create(request: HttpRequest) -> HttpResponse:
+    if not has_permission_anywhere(request.user, "organization.register"):
+        raise Http404("only platform administrators register organizations")
+    form = OrganizationCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            organization = services.organization_create(actor=_user(request), **form.cleaned_data)
+        except ApplicationError as error:
+            _refuse(request, error)
+        else:
+            messages.success(request, _("Organization registered."))
+            return redirect("core:organization-detail", code=organization.code)
+    return render(request, "core/form.html", {"form": form, "title": _("Register an organization")})
 
 
 @login_required
 def organization_detail(request: HttpRequest, code: str) -> HttpResponse:
     organization = selectors.organization_get_for_user(request.user, code)
+    memberships = selectors.membership_list_for_user(request.user, organization)
     return render(
         request,
         "core/organization_detail.html",
         {
             "organization": organization,
             "sites": selectors.site_list_for_user(request.user, organization=organization),
-            "memberships": selectors.membership_list_for_user(request.user, organization),
-            "history": selectors.audit_history_for_user(request.user, organization),
+            "memberships": memberships,
+            "history": selectors.audit_history_for_user(
+                request.user, organization, parts=memberships
+            ),
             "can_manage": has_permission(request.user, "organization.manage", organization),
             "can_manage_sites": has_permission(request.user, "site.manage", organization),
             "can_manage_members": has_permission(request.user, "membership.manage", organization),
