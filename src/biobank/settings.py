@@ -97,6 +97,32 @@ if _secret is None:
     _secret = _development_secret_key()
 SECRET_KEY = _secret
 
+
+def _development_vault_key() -> str:
+    """The demo's identity-vault key, kept in the data directory beside the database.
+
+    Deliberately a separate file: copying the database alone must not reveal identities.
+    """
+    import base64
+
+    path = DATA_DIR / "vault.key"
+    if not path.exists():
+        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        path.write_text(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(), "utf-8")
+        path.chmod(0o600)
+    return path.read_text(encoding="utf-8").strip()
+
+
+# The identity vault's master key (HB-01): 32 bytes, URL-safe base64, never in the database.
+_vault_key = secret_from_env_or_file("BIOBANK_VAULT_KEY")
+if _vault_key is None:
+    if PRODUCTION:
+        raise ImproperlyConfigured(
+            "BIOBANK_VAULT_KEY (or BIOBANK_VAULT_KEY_FILE) must be set in production"
+        )
+    _vault_key = _development_vault_key()
+VAULT_KEY = _vault_key
+
 ALLOWED_HOSTS = env_list(
     "BIOBANK_ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "testserver"]
 )
@@ -112,6 +138,7 @@ INSTALLED_APPS = [
     "axes",
     "ninja",
     "biobank.core",
+    "biobank.participants",
 ]
 
 MIDDLEWARE = [
@@ -209,6 +236,8 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [PACKAGE_DIR / "static"]
 STATIC_ROOT = DATA_DIR / "static"
 MEDIA_ROOT = DATA_DIR / "media"
+FILE_UPLOAD_PERMISSIONS = 0o640
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 EMAIL_BACKEND = env_str(
     "BIOBANK_EMAIL_BACKEND",

@@ -10,5 +10,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    path("participants/", include("biobank.participants.urls")),
     path("", include("biobank.core.urls")),
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import subprocess
 import sys
@@ -43,10 +44,13 @@ def test_pages_send_security_headers(client):
 def test_deploy_check_passes_with_production_settings(tmp_path):
     key_file = tmp_path / "secret"
     key_file.write_text("x" * 20 + "-production-secret-key-for-the-deploy-check-0123456789")
+    vault_key = tmp_path / "vault.key"
+    vault_key.write_text(base64.urlsafe_b64encode(bytes(range(32))).decode())
     env = {
         **os.environ,
         "BIOBANK_PRODUCTION": "true",
         "BIOBANK_SECRET_KEY_FILE": str(key_file),
+        "BIOBANK_VAULT_KEY_FILE": str(vault_key),
         "BIOBANK_ALLOWED_HOSTS": "biobank.example.org",
         "BIOBANK_DATA_DIR": str(tmp_path),
     }
@@ -84,3 +88,25 @@ def test_malformed_boolean_setting_fails_loudly(monkeypatch):
     monkeypatch.setenv("X_FLAG", "maybe")
     with pytest.raises(ImproperlyConfigured, match="X_FLAG"):
         env_bool("X_FLAG", False)
+
+
+def test_production_refuses_to_start_without_a_vault_key(tmp_path):
+    key_file = tmp_path / "secret"
+    key_file.write_text("y" * 60)
+    env = {
+        **os.environ,
+        "BIOBANK_PRODUCTION": "true",
+        "BIOBANK_SECRET_KEY_FILE": str(key_file),
+        "BIOBANK_DATA_DIR": str(tmp_path),
+    }
+    env.pop("BIOBANK_VAULT_KEY", None)
+    env.pop("BIOBANK_VAULT_KEY_FILE", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "biobank.cli", "check"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "BIOBANK_VAULT_KEY" in result.stderr

@@ -32,7 +32,14 @@ NOT_TENANT_SCOPED = {
 # Namespaces outside tenancy: Django's admin is for superusers editing reference data only.
 NOT_TENANT_SCOPED_NAMESPACES = {"admin"}
 
-OTHER_MARKERS = ["他院", "OTHER-LAB", "他院專屬義務", "outsider-only reason"]
+OTHER_MARKERS = [
+    "他院",
+    "OTHER-LAB",
+    "他院專屬義務",
+    "outsider-only reason",
+    "OTHER-P1",
+    "OTHER-FORM",
+]
 
 
 def _walk(resolver: URLResolver, namespace: str = "") -> Iterator[tuple[str, URLPattern]]:
@@ -69,7 +76,45 @@ def foreign(cast) -> dict[str, Any]:
     services.site_update(
         actor=cast.outsider, site=cast.other_site, phone="1", reason="outsider-only reason"
     )
+    from datetime import date
+
+    from biobank.participants import rules as consent_rules
+    from biobank.participants import services as participant_services
+    from biobank.participants.vault import Identity
+
+    participant = participant_services.participant_register(
+        actor=cast.outsider,
+        organization=cast.other,
+        code="OTHER-P1",
+        identity=Identity(name="他院病人", national_id="A123456789"),
+    )
+    form = participant_services.consent_form_create(
+        actor=cast.outsider,
+        organization=cast.other,
+        code="OTHER-FORM",
+        version="1",
+        title="他院同意書",
+        committee_reference="OTHER-IRB-1",
+        approved_on=date(2024, 1, 1),
+        permissions=[consent_rules.GRU],
+        duration_years=10,
+    )
+    consent = participant_services.consent_record(
+        actor=cast.outsider,
+        participant=participant,
+        form=form,
+        signed_on=date(2024, 2, 1),
+        capacity="adult",
+        signed_by="participant",
+        permissions=[consent_rules.GRU],
+    )
+    request = participant_services.reidentification_request(
+        actor=cast.outsider, participant=participant, reason="outsider-only reason"
+    )
     return {
+        "participant": participant,
+        "consent": consent,
+        "reidentification": request,
         "organization": cast.other,
         "site": cast.other_site,
         "obligation": obligation,
@@ -92,11 +137,32 @@ FOREIGN_RECORD: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "api:obligation_detail": lambda f: {"obligation_id": f["obligation"].public_id},
     "api:obligation_close": lambda f: {"obligation_id": f["obligation"].public_id},
     "api:obligation_waive": lambda f: {"obligation_id": f["obligation"].public_id},
+    "participants:participant-detail": lambda f: {"public_id": f["participant"].public_id},
+    "participants:consent-create": lambda f: {"public_id": f["participant"].public_id},
+    "participants:participant-withdraw": lambda f: {"public_id": f["participant"].public_id},
+    "participants:participant-delink": lambda f: {"public_id": f["participant"].public_id},
+    "participants:reidentification-create": lambda f: {"public_id": f["participant"].public_id},
+    "participants:identity": lambda f: {"public_id": f["participant"].public_id},
+    "participants:consent-detail": lambda f: {"public_id": f["consent"].public_id},
+    "participants:consent-document": lambda f: {"public_id": f["consent"].public_id},
+    "participants:reidentification-decide": lambda f: {
+        "public_id": f["reidentification"].public_id
+    },
+    "api:participant_detail": lambda f: {"participant_id": f["participant"].public_id},
+    "api:participant_consents": lambda f: {"participant_id": f["participant"].public_id},
+    "api:participant_use_check": lambda f: {"participant_id": f["participant"].public_id},
+    "api:reidentification_create": lambda f: {"participant_id": f["participant"].public_id},
+    "api:identity": lambda f: {"participant_id": f["participant"].public_id},
+    "api:consent_detail": lambda f: {"consent_id": f["consent"].public_id},
 }
 
 PARAMETERISED = [name for name, pattern in all_url_patterns() if _parameters(pattern)]
 PLAIN = [name for name, pattern in all_url_patterns() if not _parameters(pattern)]
 POST_BODY = {"evidence": "x", "reason": "x", "name_zh": "x", "code": "X", "username": "x"}
+# Endpoints whose body must be well-formed before they look the record up.
+POST_BODIES = {
+    "api:participant_use_check": {"purposes": ["DUO:0000042"], "on": "2025-01-01"},
+}
 
 
 def test_the_url_conf_has_pages_and_endpoints_to_check():
@@ -114,7 +180,8 @@ def test_another_organizations_record_answers_404(name, cast, foreign, client):
     url = reverse(name, kwargs=FOREIGN_RECORD[name](foreign))
     client.force_login(cast.manager)  # DEMO's manager: the widest rights in DEMO
     get = client.get(url)
-    post = client.post(url, data=json.dumps(POST_BODY), content_type="application/json")
+    body = {**POST_BODY, **POST_BODIES.get(name, {})}
+    post = client.post(url, data=json.dumps(body), content_type="application/json")
     form_post = client.post(url, data=POST_BODY)
     statuses = {get.status_code, post.status_code, form_post.status_code}
     # 405: the method is not served; 400/422: a body of the wrong kind is refused unread
@@ -138,6 +205,9 @@ def test_lists_show_nothing_of_another_organization(name, cast, foreign, client)
 
 @pytest.mark.parametrize("name", PLAIN)
 def test_outsider_sees_nothing_of_demo(name, cast, client):
+    from biobank.participants.services import participant_register
+
+    participant_register(actor=cast.technician, organization=cast.demo, code="DEMO-P1")
     services.site_update(
         actor=cast.manager, site=cast.demo_site, phone="2", reason="demo-only reason"
     )
@@ -150,6 +220,7 @@ def test_outsider_sees_nothing_of_demo(name, cast, client):
     assert "demo-only reason" not in content
     assert "結核菌實驗室" not in content
     assert "示範生物資料庫" not in content
+    assert "DEMO-P1" not in content
 
 
 def test_anonymous_user_is_sent_to_sign_in_or_refused(cast, client):

@@ -10,6 +10,7 @@ from ninja.security import HttpBearer, SessionAuth
 from biobank.core.api import router as core_router
 from biobank.core.errors import ApplicationError
 from biobank.core.services import token_authenticate
+from biobank.participants.api import router as participants_router
 
 
 class BearerToken(HttpBearer):
@@ -68,3 +69,4 @@ def invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
 
 
 api.add_router("/", core_router)
+api.add_router("/", participants_router)

@@ -19,6 +19,10 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         (reverse("core:dashboard"), _("Dashboard")),
         (reverse("core:obligation-list"), _("Obligations")),
         (reverse("core:organization-list"), _("Organizations")),
+    ]
+    if has_permission_anywhere(user, "participant.view"):
+        items.append((reverse("participants:participant-list"), _("Participants")))
+    items += [
         (reverse("core:rule-list"), _("Rules")),
     ]
     if has_permission_anywhere(user, "audit.view"):

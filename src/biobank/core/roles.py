@@ -49,6 +49,14 @@ obligation.view         x  x  x  x  x  x  .  x  x
 obligation.close        x  .  x  x  x  .  .  .  .
 calendar.manage         x  .  x  .  x  .  .  .  x
 token.create_own        x  x  x  x  x  x  x  x  x
+participant.view        x  x  x  .  .  .  .  x  .
+participant.manage      x  x  .  .  .  .  .  .  .
+participant.delink      x  .  .  .  .  .  .  .  .
+consent_form.manage     x  .  .  .  x  .  .  .  .
+consent.record          x  x  .  .  .  .  .  .  .
+consent.withdraw        x  x  .  .  .  .  .  .  .
+identity.request        x  x  x  .  .  .  .  .  .
+identity.approve        x  .  .  .  .  .  .  .  .
 """
 # fmt: on
 

@@ -321,21 +321,29 @@ def obligation_open(
     title: str,
     due_at: datetime,
     subject: models.Model | None = None,
+    subject_ref: tuple[str, str, str] | None = None,
     responsible_role: str = "",
     assignee: User | None = None,
     actor: User | None = None,
 ) -> Obligation:
-    """Open a deadline a rule creates. Called by other services, not by people directly."""
+    """Open a deadline a rule creates. Called by other services, not by people directly.
+
+    The subject is a record (``subject``) or, for things without a row of their own yet,
+    ``subject_ref`` = (type, id, description).
+    """
     if timezone.is_naive(due_at):
         raise ValueError("due_at must be timezone-aware")
+    if subject is not None:
+        subject_ref = (object_label(subject), str(subject.pk), str(subject))
+    subject_type, subject_id, subject_repr = subject_ref or ("", "", "")
     obligation = Obligation.objects.create(
         organization=organization,
         rule_id=rule_id,
         title=title,
         due_at=due_at,
-        subject_type=object_label(subject) if subject is not None else "",
-        subject_id=str(subject.pk) if subject is not None else "",
-        subject_repr=str(subject)[:200] if subject is not None else "",
+        subject_type=subject_type,
+        subject_id=subject_id,
+        subject_repr=subject_repr[:200],
         responsible_role=responsible_role,
         assignee=assignee,
     )
@@ -400,6 +408,28 @@ def obligation_waive(*, actor: User | None, obligation: Obligation, reason: str)
         evidence="",
         waiver_reason=reason.strip(),
     )
+
+
+@transaction.atomic
+def obligations_settle_for_subject(*, subject: models.Model, rule_id: str, reason: str) -> int:
+    """Waive the open obligations of ``rule_id`` on ``subject`` that an event made moot
+    (a consent withdrawn before its end no longer needs re-consent). The system acts."""
+    settled = 0
+    for obligation in Obligation.objects.filter(
+        subject_type=object_label(subject),
+        subject_id=str(subject.pk),
+        rule_id=rule_id,
+        state=Obligation.State.OPEN,
+    ):
+        _close(
+            actor=None,
+            obligation=obligation,
+            state=Obligation.State.WAIVED,
+            evidence="",
+            waiver_reason=reason,
+        )
+        settled += 1
+    return settled
 
 
 def obligation_recipients(obligation: Obligation) -> list[str]:

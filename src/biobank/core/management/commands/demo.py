@@ -4,8 +4,10 @@ import importlib
 from typing import Any
 
 from django.apps import apps
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import translation
 
 from biobank.core.demo import DemoContext
 
@@ -14,6 +16,8 @@ class Command(BaseCommand):
     help = "Load the demo data (organization DEMO, its sites, one user per role); idempotent."
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # records created here (obligation titles) are written in the platform's language
+        translation.activate(settings.LANGUAGE_CODE)
         context = DemoContext()
         with transaction.atomic():
             # core first, then every other app that ships a demo module, in INSTALLED_APPS order
