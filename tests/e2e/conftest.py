@@ -129,6 +129,10 @@ class UI:
         if password is None:
             expect(self.page).to_have_url(re.compile(r"/$"))
 
+    def sign_out(self) -> None:
+        self.sign_out_button.click()
+        expect(self.page).to_have_url(re.compile(r"/accounts/login/"))
+
     def switch_language(self, code: str) -> None:
         """Click the top bar's button for ``code`` and wait for the page in that language."""
         self.page.locator(f'button[data-language="{code}"]').click()
