@@ -28,7 +28,7 @@ from biobank.participants.forms import (
     ReidentificationForm,
     WithdrawalForm,
 )
-from biobank.participants.models import Consent, IdentityRecord
+from biobank.participants.models import Consent, ConsentForm, DuoTerm, IdentityRecord
 from biobank.participants.vault import Identity
 
 
@@ -141,6 +141,12 @@ def consent_create(request: HttpRequest, public_id: str) -> HttpResponse:
     )
     form = ConsentEntryForm(
         request.POST or None, request.FILES or None, forms_queryset=forms_queryset
+    )
+    # offer only the uses some form in use offers; the service checks the chosen form's own
+    form.fields["permissions"].queryset = DuoTerm.objects.filter(  # type: ignore[attr-defined]
+        pk__in=ConsentForm.permissions.through.objects.filter(
+            consentform__in=forms_queryset
+        ).values("duoterm_id")
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
