@@ -22,6 +22,8 @@ class RowError:
     message: str
 
     def __str__(self) -> str:
+        if self.row == 0:
+            return self.message
         where = f"row {self.row}" + (f", column {self.column}" if self.column else "")
         return f"{where}: {self.message}"
 

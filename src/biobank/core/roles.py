@@ -57,6 +57,10 @@ consent.record          x  x  .  .  .  .  .  .  .
 consent.withdraw        x  x  .  .  .  .  .  .  .
 identity.request        x  x  x  .  .  .  .  .  .
 identity.approve        x  .  .  .  .  .  .  .  .
+specimen.view           x  x  x  x  .  .  .  x  .
+specimen.manage         x  x  .  .  .  .  .  .  .
+specimen.destroy        x  .  .  x  .  .  .  .  .
+collection.manage       x  .  .  .  .  .  .  .  .
 """
 # fmt: on
 

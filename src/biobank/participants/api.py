@@ -5,12 +5,12 @@ from datetime import date, datetime
 from uuid import UUID
 
 from django.http import HttpRequest
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 from ninja.pagination import PageNumberPagination, paginate
 
 from biobank.core.models import User
 from biobank.participants import rules, selectors, services
-from biobank.participants.models import Consent, Participant, ReidentificationRequest
+from biobank.participants.models import Consent, Participant
 
 router = Router(tags=["participants"])
 
@@ -116,7 +116,7 @@ def participant_list(request: HttpRequest, q: str = "") -> object:
 
 
 @router.post("/participants", response={201: ParticipantOut})
-def participant_create(request: HttpRequest, payload: ParticipantIn) -> tuple[int, Participant]:
+def participant_create(request: HttpRequest, payload: ParticipantIn) -> Status:
     from biobank.core.selectors import organization_get_for_user
 
     organization = organization_get_for_user(request.user, payload.organization)
@@ -127,7 +127,7 @@ def participant_create(request: HttpRequest, payload: ParticipantIn) -> tuple[in
         sex=payload.sex,
         birth_year=payload.birth_year,
     )
-    return 201, participant
+    return Status(201, participant)
 
 
 @router.get("/participants/{participant_id}", response=ParticipantOut)
@@ -171,12 +171,12 @@ def participant_use_check(
 @router.post("/participants/{participant_id}/reidentification", response={201: ReidentificationOut})
 def reidentification_create(
     request: HttpRequest, participant_id: UUID, payload: ReidentificationIn
-) -> tuple[int, ReidentificationRequest]:
+) -> Status:
     participant = selectors.participant_get_for_user(request.user, participant_id)
     item = services.reidentification_request(
         actor=_user(request), participant=participant, reason=payload.reason, hours=payload.hours
     )
-    return 201, item
+    return Status(201, item)
 
 
 @router.get("/participants/{participant_id}/identity", response=IdentityOut)

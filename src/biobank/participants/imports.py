@@ -19,6 +19,7 @@ from pathlib import Path
 from django.db import transaction
 from django.utils import timezone
 
+from biobank.core.errors import ApplicationError
 from biobank.core.importing import ImportReport, Progress
 from biobank.core.models import Organization
 from biobank.core.tabular import Row, open_table
@@ -71,7 +72,9 @@ def _forms(
 ) -> tuple[dict[str, ConsentForm], dict[tuple[str, str], ConsentForm]]:
     latest: dict[str, ConsentForm] = {}
     exact: dict[tuple[str, str], ConsentForm] = {}
-    for form in ConsentForm.objects.filter(organization=organization).order_by("approved_on", "id"):
+    for form in ConsentForm.objects.filter(organization=organization, is_active=True).order_by(
+        "approved_on", "id"
+    ):
         latest[form.code.lower()] = form
         exact[(form.code.lower(), form.version.lower())] = form
     return latest, exact
@@ -94,6 +97,7 @@ def _validate(
     )
     today = timezone.localdate()
     valid: list[_Valid] = []
+    generated = int(services.participant_next_code(organization)[1:])
     for row in rows:
         report.rows += 1
         if progress and report.rows % 1000 == 0:
@@ -183,6 +187,12 @@ def _validate(
                 )
         if report.error_count > errors_before:
             continue
+        if not code:
+            # give the code now, so a later row asking for the same code is reported
+            while f"P{generated:06d}" in existing_codes or f"P{generated:06d}" in codes_in_file:
+                generated += 1
+            code = f"P{generated:06d}"
+            codes_in_file[code] = row.number
         identity = Identity(
             name=v["name"],
             national_id=national_id,
@@ -215,26 +225,36 @@ def import_participants(
     if not report.ok or dry_run:
         report.created = len(valid) if report.ok else 0
         return report
-    with transaction.atomic():
-        for item in valid:
-            participant = services.participant_register(
-                actor=None,
-                organization=organization,
-                code=item.code,
-                sex=item.sex,
-                identity=item.identity,
-            )
-            if item.form is not None and item.consent_date is not None:
-                services.consent_record(
-                    actor=None,
-                    participant=participant,
-                    form=item.form,
-                    signed_on=item.consent_date,
-                    capacity="adult",
-                    signed_by="participant",
-                    permissions=[t.id for t in item.form.permissions.all()],
-                )
-            report.created += 1
-            if progress and report.created % 1000 == 0:
-                progress(report.created)
+    try:
+        with transaction.atomic():
+            _write(valid, organization, report, progress)
+    except ApplicationError as error:  # a race with another writer: nothing was written
+        report.created = 0
+        report.add_error(0, "", error.message)
     return report
+
+
+def _write(
+    valid: list[_Valid], organization: Organization, report: ImportReport, progress: Progress | None
+) -> None:
+    for item in valid:
+        participant = services.participant_register(
+            actor=None,
+            organization=organization,
+            code=item.code,
+            sex=item.sex,
+            identity=item.identity,
+        )
+        if item.form is not None and item.consent_date is not None:
+            services.consent_record(
+                actor=None,
+                participant=participant,
+                form=item.form,
+                signed_on=item.consent_date,
+                capacity="adult",
+                signed_by="participant",
+                permissions=[t.id for t in item.form.permissions.all()],
+            )
+        report.created += 1
+        if progress and report.created % 1000 == 0:
+            progress(report.created)

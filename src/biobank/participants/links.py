@@ -16,9 +16,12 @@ if TYPE_CHECKING:
 
 MaterialSource = Callable[["Participant"], list[HeldItem]]
 RecipientSource = Callable[["Participant"], list[Recipient]]
+WithdrawalHandler = Callable[["Participant"], None]
 
 _material_sources: list[MaterialSource] = []
 _recipient_sources: list[RecipientSource] = []
+_withdrawal_handlers: list[WithdrawalHandler] = []
+_delink_handlers: list[WithdrawalHandler] = []
 
 
 def register_material_source(source: MaterialSource) -> None:
@@ -37,3 +40,25 @@ def held_items(participant: Participant) -> list[HeldItem]:
 
 def recipients(participant: Participant) -> list[Recipient]:
     return [item for source in _recipient_sources for item in source(participant)]
+
+
+def register_withdrawal_handler(handler: WithdrawalHandler) -> None:
+    """Called inside the withdrawal's transaction: block the participant's material at once."""
+    if handler not in _withdrawal_handlers:
+        _withdrawal_handlers.append(handler)
+
+
+def withdrawn(participant: Participant) -> None:
+    for handler in _withdrawal_handlers:
+        handler(participant)
+
+
+def register_delink_handler(handler: WithdrawalHandler) -> None:
+    """Called inside the delinking's transaction: mark the participant's material delinked."""
+    if handler not in _delink_handlers:
+        _delink_handlers.append(handler)
+
+
+def delinked(participant: Participant) -> None:
+    for handler in _delink_handlers:
+        handler(participant)

@@ -247,6 +247,26 @@ def signers_are_valid(capacity: str, signed_by: str, representative_relation: st
     return Decision(True, "signed as the Act requires", "HB-02")
 
 
+@implements("HB-02")
+def capacity_fits_birth_year(capacity: str, birth_year: int | None, signed_on: date) -> Decision:
+    """The capacity recorded must fit the participant's age that year: a minor (under 18) is
+    recorded as a minor, an adult is not; under 7 / 7 and over likewise where the year decides."""
+    if birth_year is None:
+        return Decision(True, "age unknown", "HB-02")
+    oldest = signed_on.year - birth_year  # age at the end of that year
+    youngest = oldest - 1
+    minors = {"minor_under_7", "minor_7_plus"}
+    if oldest < 18 and capacity not in minors:
+        return Decision(False, "the participant is a minor: record the minor's capacity", "HB-02")
+    if youngest >= 18 and capacity in minors:
+        return Decision(False, "the participant is an adult", "HB-02")
+    if oldest < 7 and capacity == "minor_7_plus":
+        return Decision(False, "the participant is under 7", "HB-02")
+    if youngest >= 7 and capacity == "minor_under_7":
+        return Decision(False, "the participant is 7 or over", "HB-02")
+    return Decision(True, "capacity fits the age", "HB-02")
+
+
 def capacity_from_age(birth_date: date | None, on: date) -> str | None:
     """The minor categories implied by a birth date on the day of signing (None: adult age
     or unknown; guardianship and assistance are court decisions the user records)."""

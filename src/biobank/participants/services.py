@@ -41,6 +41,7 @@ PARTICIPANT_FIELDS = ["code", "sex", "birth_year", "status", "delinked_at"]
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
 DOCUMENT_TYPES = {"pdf", "png", "jpg", "jpeg", "tif", "tiff"}
 DOCUMENT_MAX_BYTES = 10 * 1024 * 1024
+DOCUMENT_SIGNATURES = (b"%PDF", b"\x89PNG", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*")
 
 
 def _taipei_end_of(day: date) -> datetime:
@@ -185,6 +186,7 @@ def participant_delink(*, actor: User | None, participant: Participant, reason: 
     participant.status = Participant.Status.DELINKED
     participant.delinked_at = timezone.now()
     participant.save(update_fields=["status", "delinked_at", "updated_at"])
+    links.delinked(participant)
     audit_record(
         actor=actor,
         action=AuditEvent.Action.TRANSITION,
@@ -420,6 +422,11 @@ def _store_document(consent: Consent, document: File) -> None:
         raise ApplicationError(_("The scanned consent must be PDF, PNG, JPEG or TIFF."))
     if document.size is not None and document.size > DOCUMENT_MAX_BYTES:
         raise ApplicationError(_("The scanned consent is larger than 10 MB."))
+    document.seek(0)
+    head = document.read(8)
+    document.seek(0)
+    if not any(head.startswith(magic) for magic in DOCUMENT_SIGNATURES):
+        raise ApplicationError(_("The file is not a PDF, PNG, JPEG or TIFF document."))
     digest = hashlib.sha256()
     for chunk in document.chunks():
         digest.update(chunk)
@@ -463,6 +470,9 @@ def consent_record(
     signers = rules.signers_are_valid(capacity, signed_by, representative_relation)
     if not signers:
         raise ApplicationError(signers.reason, rule=signers.rule)
+    age = rules.capacity_fits_birth_year(capacity, participant.birth_year, signed_on)
+    if not age:
+        raise ApplicationError(age.reason, rule=age.rule)
     offered = {t.id for t in form.permissions.all()}
     chosen = set(permissions)
     if not chosen:
@@ -619,6 +629,7 @@ def consent_withdraw(
     before = snapshot(participant, PARTICIPANT_FIELDS)
     participant.status = Participant.Status.WITHDRAWN
     participant.save(update_fields=["status", "updated_at"])
+    links.withdrawn(participant)
     audit_record(
         actor=actor,
         action=AuditEvent.Action.TRANSITION,

@@ -17,7 +17,10 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         # records created here (obligation titles) are written in the platform's language
-        translation.activate(settings.LANGUAGE_CODE)
+        with translation.override(settings.LANGUAGE_CODE):
+            self._handle(**options)
+
+    def _handle(self, **options: Any) -> None:
         context = DemoContext()
         with transaction.atomic():
             # core first, then every other app that ships a demo module, in INSTALLED_APPS order
