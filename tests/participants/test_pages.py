@@ -629,3 +629,17 @@ def test_hb02_a_duplicate_form_version_is_refused(cast, client, gen_form):
     )
     assert any("already exists" in text for _level, text in messages_of(response))
     assert ConsentForm.objects.count() == 1
+
+
+def test_hb01_searching_by_national_id_keeps_it_out_of_urls(cast, client):
+    from biobank.participants import services as participant_services
+    from biobank.participants.vault import Identity
+
+    participant_services.participant_register(
+        actor=cast.technician, organization=cast.demo, identity=Identity(national_id="A123456789")
+    )
+    client.force_login(cast.manager)
+    response = client.post("/participants/", {"q": "A123456789"})
+    body = response.content.decode()
+    assert "P000001" in body
+    assert "A123456789" not in body  # not echoed in the search box or pager links

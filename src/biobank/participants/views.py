@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -28,6 +29,7 @@ from biobank.participants.forms import (
     ReidentificationForm,
     WithdrawalForm,
 )
+from biobank.participants.identity_numbers import is_valid_national_id
 from biobank.participants.models import Consent, ConsentForm, DuoTerm, IdentityRecord
 from biobank.participants.vault import Identity
 
@@ -43,16 +45,18 @@ def _refuse(request: HttpRequest, error: ApplicationError) -> None:
 
 @login_required
 def participant_list(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "")
+    # the form posts, so a national ID typed into it stays out of URLs and access logs (HB-01)
+    query = (request.POST.get("q") or request.GET.get("q") or "").strip()
     participants = selectors.participant_list_for_user(request.user, query=query)
     page = Paginator(participants, 50).get_page(request.GET.get("page"))
+    shareable = query and not is_valid_national_id(query)
     return render(
         request,
         "participants/participant_list.html",
         {
             "page": page,
-            "q": query,
-            "querystring": f"q={query}" if query else "",
+            "q": query if shareable else "",
+            "querystring": urlencode({"q": query}) if shareable else "",
             "can_register": organizations_with_permission(
                 request.user, "participant.manage"
             ).exists(),
