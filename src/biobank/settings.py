@@ -139,6 +139,7 @@ INSTALLED_APPS = [
     "ninja",
     "biobank.core",
     "biobank.participants",
+    "biobank.specimens",
 ]
 
 MIDDLEWARE = [

@@ -11,5 +11,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("participants/", include("biobank.participants.urls")),
+    path("specimens/", include("biobank.specimens.urls")),
     path("", include("biobank.core.urls")),
 ]

@@ -111,7 +111,31 @@ def foreign(cast) -> dict[str, Any]:
     request = participant_services.reidentification_request(
         actor=cast.outsider, participant=participant, reason="outsider-only reason"
     )
+    from decimal import Decimal
+
+    from biobank.specimens.services import collections as collection_services
+    from biobank.specimens.services import specimens as specimen_services
+
+    collection = collection_services.collection_create(
+        actor=cast.outsider,
+        organization=cast.other,
+        code="OTHER-COLL",
+        name="他院收集計畫",
+        principal_investigator="他院醫師",
+    )
+    specimen = specimen_services.specimen_register(
+        actor=cast.outsider,
+        organization=cast.other,
+        material_type="WHOLE_BLOOD",
+        quantity=Decimal("10"),
+        unit="mL",
+        barcode="OTHER-S1",
+        participant=participant,
+        collection=collection,
+    )
     return {
+        "specimen": specimen,
+        "collection": collection,
         "participant": participant,
         "consent": consent,
         "reidentification": request,
@@ -154,6 +178,16 @@ FOREIGN_RECORD: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "api:reidentification_create": lambda f: {"participant_id": f["participant"].public_id},
     "api:identity": lambda f: {"participant_id": f["participant"].public_id},
     "api:consent_detail": lambda f: {"consent_id": f["consent"].public_id},
+    "specimens:collection-detail": lambda f: {"public_id": f["collection"].public_id},
+    "specimens:specimen-detail": lambda f: {"barcode": f["specimen"].barcode},
+    "specimens:specimen-action": lambda f: {"barcode": f["specimen"].barcode, "action": "aliquot"},
+    "api:specimen_detail": lambda f: {"barcode": f["specimen"].barcode},
+    "api:specimen_events": lambda f: {"barcode": f["specimen"].barcode},
+    "api:specimen_event": lambda f: {"barcode": f["specimen"].barcode},
+    "api:specimen_lineage": lambda f: {"barcode": f["specimen"].barcode},
+    "api:specimen_aliquot": lambda f: {"barcode": f["specimen"].barcode},
+    "api:specimen_derive": lambda f: {"barcode": f["specimen"].barcode},
+    "api:specimen_fhir": lambda f: {"barcode": f["specimen"].barcode},
 }
 
 PARAMETERISED = [name for name, pattern in all_url_patterns() if _parameters(pattern)]
@@ -162,6 +196,14 @@ POST_BODY = {"evidence": "x", "reason": "x", "name_zh": "x", "code": "X", "usern
 # Endpoints whose body must be well-formed before they look the record up.
 POST_BODIES = {
     "api:participant_use_check": {"purposes": ["DUO:0000042"], "on": "2025-01-01"},
+    "api:specimen_event": {"activity": "thaw", "at": "2025-01-01T08:00:00+08:00"},
+    "api:specimen_aliquot": {"count": 1, "quantity_each": "0.1"},
+    "api:specimen_derive": {
+        "material_type": "PLASMA",
+        "quantity_taken": "1",
+        "quantities": ["0.5"],
+        "unit": "mL",
+    },
 }
 
 

@@ -11,6 +11,7 @@ from biobank.core.api import router as core_router
 from biobank.core.errors import ApplicationError
 from biobank.core.services import token_authenticate
 from biobank.participants.api import router as participants_router
+from biobank.specimens.api import router as specimens_router
 
 
 class BearerToken(HttpBearer):
@@ -70,3 +71,4 @@ def invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
 
 api.add_router("/", core_router)
 api.add_router("/", participants_router)
+api.add_router("/", specimens_router)

@@ -22,6 +22,9 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     ]
     if has_permission_anywhere(user, "participant.view"):
         items.append((reverse("participants:participant-list"), _("Participants")))
+    if has_permission_anywhere(user, "specimen.view"):
+        items.append((reverse("specimens:specimen-search"), _("Specimens")))
+        items.append((reverse("specimens:collection-list"), _("Collections")))
     items += [
         (reverse("core:rule-list"), _("Rules")),
     ]

@@ -1,0 +1,155 @@
+"""Reads for specimens and collections, narrowed to the user's organizations.
+
+The search pages by keyset (``after`` = the last id seen), so a page costs the same at row
+10 and at row 900,000, and it never counts the whole table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from uuid import UUID
+
+from django.db.models import QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from biobank.core.tenancy import AnyUser, organizations_with_permission
+from biobank.specimens.models import Collection, Lineage, Specimen
+
+
+def collection_list_for_user(user: AnyUser) -> QuerySet[Collection]:
+    return Collection.objects.filter(
+        organization__in=organizations_with_permission(user, "specimen.view")
+    ).select_related("organization")
+
+
+def collection_get_for_user(user: AnyUser, public_id: UUID | str) -> Collection:
+    collection = collection_list_for_user(user).filter(public_id=public_id).first()
+    if collection is None:
+        raise Http404("collection not found")
+    return collection
+
+
+def specimen_base_for_user(user: AnyUser) -> QuerySet[Specimen]:
+    return Specimen.objects.filter(
+        organization__in=organizations_with_permission(user, "specimen.view")
+    )
+
+
+def specimen_get_for_user(user: AnyUser, barcode: str) -> Specimen:
+    specimen = (
+        specimen_base_for_user(user)
+        .filter(barcode=barcode)
+        .select_related(
+            "organization",
+            "collection",
+            "participant",
+            "material_type",
+            "acquired_type",
+            "category",
+            "collection_site",
+        )
+        .first()
+    )
+    if specimen is None:
+        raise Http404("specimen not found")
+    return specimen
+
+
+@dataclass
+class SpecimenQuery:
+    collection: str = ""
+    material_type: str = ""
+    status: str = ""
+    participant: str = ""
+    barcode: str = ""
+    collected_from: date | None = None
+    collected_to: date | None = None
+    sprec: str = ""  # e.g. "SER" or "SER-SST"; matches the start of the code
+    storage_temperature: str = ""
+
+
+def specimen_search_for_user(
+    user: AnyUser, query: SpecimenQuery, *, after: int | None = None, limit: int = 50
+) -> list[Specimen]:
+    """One page of matching specimens in id order, starting after ``after``."""
+    specimens = specimen_base_for_user(user)
+    if query.barcode:
+        specimens = specimens.filter(barcode__startswith=query.barcode.strip())
+    if query.collection:
+        specimens = specimens.filter(collection__code=query.collection)
+    if query.material_type:
+        specimens = specimens.filter(material_type__code=query.material_type)
+    if query.status:
+        specimens = specimens.filter(status=query.status)
+    if query.participant:
+        specimens = specimens.filter(participant__code=query.participant.strip())
+    if query.sprec:
+        specimens = specimens.filter(sprec__startswith=query.sprec.strip().upper())
+    tz = timezone.get_current_timezone()
+    if query.collected_from:
+        specimens = specimens.filter(
+            collected_at__gte=datetime.combine(query.collected_from, time.min, tzinfo=tz)
+        )
+    if query.collected_to:
+        specimens = specimens.filter(
+            collected_at__lt=datetime.combine(
+                query.collected_to + timedelta(days=1), time.min, tzinfo=tz
+            )
+        )
+    if query.storage_temperature:
+        from biobank.specimens.models import StorageTemperature
+
+        band = StorageTemperature.objects.filter(code=query.storage_temperature).first()
+        if band is not None and band.min_c is not None and band.max_c is not None:
+            specimens = specimens.filter(
+                events__activity="storage",
+                events__parameters__temperature_c__gte=float(band.min_c),
+                events__parameters__temperature_c__lte=float(band.max_c),
+            ).distinct()
+    if after is not None:
+        specimens = specimens.filter(id__gt=after)
+    return list(
+        specimens.select_related(
+            "organization", "collection", "participant", "material_type"
+        ).order_by("id")[:limit]
+    )
+
+
+def lineage_for(specimen: Specimen) -> tuple[list[Lineage], list[Lineage]]:
+    """(edges to parents, edges to children) of one specimen."""
+    parents = list(specimen.parent_links.select_related("parent__material_type"))
+    children = list(specimen.child_links.select_related("child__material_type"))
+    return parents, children
+
+
+def lineage_tree(specimen: Specimen, *, depth: int = 6) -> dict[str, object]:
+    """The descendants of a specimen as nested dicts, ``depth`` levels down."""
+    node: dict[str, object] = {
+        "barcode": specimen.barcode,
+        "material_type": specimen.material_type.code,
+        "status": specimen.status,
+        "remaining": str(specimen.remaining),
+        "unit": specimen.unit,
+        "children": [],
+    }
+    if depth > 0:
+        for edge in specimen.child_links.select_related("child__material_type").order_by("id"):
+            child = lineage_tree(edge.child, depth=depth - 1)
+            child["kind"] = edge.kind
+            child["quantity_taken"] = str(edge.quantity_taken)
+            node["children"].append(child)  # type: ignore[attr-defined]
+    return node
+
+
+def root_of(specimen: Specimen) -> Specimen:
+    """Walk parents up to the first specimen (the first parent, for pools)."""
+    current, seen = specimen, set()
+    while current.pk not in seen:
+        seen.add(current.pk)
+        edge = current.parent_links.select_related("parent__material_type").order_by("id").first()
+        if edge is None:
+            return current
+        current = edge.parent
+    return current

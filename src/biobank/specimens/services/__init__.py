@@ -1,0 +1,1 @@
+"""Use cases of the specimens app, one module per concept."""
