@@ -281,3 +281,6 @@ LOGGING = {
 }
 
 NINJA_PAGINATION_PER_PAGE = 50
+
+# A Zebra label printer's raw port, "host:port" (port 9100 by default); empty: download ZPL.
+LABEL_PRINTER = env_str("BIOBANK_LABEL_PRINTER", "") or ""

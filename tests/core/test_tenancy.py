@@ -188,6 +188,10 @@ FOREIGN_RECORD: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "api:specimen_aliquot": lambda f: {"barcode": f["specimen"].barcode},
     "api:specimen_derive": lambda f: {"barcode": f["specimen"].barcode},
     "api:specimen_fhir": lambda f: {"barcode": f["specimen"].barcode},
+    "api:specimen_data": lambda f: {"barcode": f["specimen"].barcode},
+    "api:specimen_data_set": lambda f: {"barcode": f["specimen"].barcode},
+    "api:specimen_results": lambda f: {"barcode": f["specimen"].barcode},
+    "api:specimen_result_add": lambda f: {"barcode": f["specimen"].barcode},
 }
 
 PARAMETERISED = [name for name, pattern in all_url_patterns() if _parameters(pattern)]
@@ -198,6 +202,8 @@ POST_BODIES = {
     "api:participant_use_check": {"purposes": ["DUO:0000042"], "on": "2025-01-01"},
     "api:specimen_event": {"activity": "thaw", "at": "2025-01-01T08:00:00+08:00"},
     "api:specimen_aliquot": {"count": 1, "quantity_each": "0.1"},
+    "api:specimen_data_set": {"field": "x", "value": "1"},
+    "api:specimen_result_add": {"analyte": "x", "value": "1", "performed_on": "2025-01-01"},
     "api:specimen_derive": {
         "material_type": "PLASMA",
         "quantity_taken": "1",

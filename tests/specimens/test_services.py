@@ -311,3 +311,68 @@ def test_a_biobank_adds_its_own_material_type_mapped_to_a_standard_one(cast):
             label_zh="x",
             maps_to="NO_SUCH_TYPE",
         )
+
+
+def test_bb01_associated_data_is_validated_against_the_collections_definition(cast, consenting):
+    from biobank.specimens.services import data as data_services
+
+    cohort = collection_services.collection_create(
+        actor=cast.manager, organization=cast.demo, code="C1", name="c", principal_investigator="p"
+    )
+    hba1c = collection_services.data_field_define(
+        actor=cast.manager, collection=cohort, key="hba1c", label="HbA1c", type="decimal", unit="%"
+    )
+    fasting = collection_services.data_field_define(
+        actor=cast.manager, collection=cohort, key="fasting", label="fasting", type="boolean"
+    )
+    diagnosis = collection_services.data_field_define(
+        actor=cast.manager,
+        collection=cohort,
+        key="diagnosis",
+        label="dx",
+        type="code",
+        pattern=r"^[A-Z][0-9]{2}(\.[0-9A-Z]{1,4})?$",
+        applies_to="participant",
+    )
+    specimen = blood(cast, consenting, collection=cohort)
+    assert (
+        data_services.data_value_set(
+            actor=cast.technician, field=hba1c, value=" 7.20 ", specimen=specimen
+        ).value
+        == "7.2"
+    )
+    assert (
+        data_services.data_value_set(
+            actor=cast.technician, field=fasting, value="是", specimen=specimen
+        ).value
+        == "true"
+    )
+    with pytest.raises(ApplicationError) as error:
+        data_services.data_value_set(
+            actor=cast.technician, field=hba1c, value="high", specimen=specimen
+        )
+    assert error.value.rule == "BB-01"
+    with pytest.raises(ApplicationError):
+        data_services.data_value_set(
+            actor=cast.technician, field=diagnosis, value="diabetes", participant=consenting
+        )
+    assert (
+        data_services.data_value_set(
+            actor=cast.technician, field=diagnosis, value="E11.9", participant=consenting
+        ).value
+        == "E11.9"
+    )
+    with pytest.raises(ApplicationError):  # a participant field is not set on a specimen
+        data_services.data_value_set(
+            actor=cast.technician, field=diagnosis, value="E11", specimen=specimen
+        )
+    result = data_services.test_result_record(
+        actor=cast.technician,
+        specimen=specimen,
+        analyte="glucose",
+        value="126",
+        unit="mg/dL",
+        performed_on=date(2025, 1, 6),
+        method="hexokinase",
+    )
+    assert result.numeric_value == D("126")

@@ -7,12 +7,14 @@ from typing import Any
 from django.http import HttpRequest, JsonResponse
 from ninja import Field, Query, Router, Schema, Status
 
+from biobank.core.errors import ApplicationError
 from biobank.core.models import User
 from biobank.core.selectors import organization_get_for_user
 from biobank.participants.models import Participant
 from biobank.specimens import selectors
 from biobank.specimens.fhir import specimen_resource
-from biobank.specimens.models import Collection, Specimen
+from biobank.specimens.models import Collection, DataField, Specimen
+from biobank.specimens.services import data as data_services
 from biobank.specimens.services import specimens as specimen_services
 
 router = Router(tags=["specimens"])
@@ -251,6 +253,68 @@ def specimen_derive(request: HttpRequest, barcode: str, payload: DeriveIn) -> St
         parameters=payload.parameters,
     )
     return Status(201, made)
+
+
+class DataIn(Schema):
+    field: str
+    value: str
+
+
+class DataOut(Schema):
+    field: str = Field(alias="field.key")
+    value: str
+
+
+class ResultIn(Schema):
+    analyte: str
+    value: str
+    performed_on: date
+    unit: str = ""
+    method: str = ""
+    qc_flag: str = "pass"
+
+
+class ResultOut(Schema):
+    analyte: str
+    value: str
+    unit: str
+    method: str
+    performed_on: date
+    qc_flag: str
+
+
+@router.get("/specimens/{barcode}/data", response=list[DataOut])
+def specimen_data(request: HttpRequest, barcode: str) -> list[Any]:
+    specimen = selectors.specimen_get_for_user(request.user, barcode)
+    return list(specimen.data.select_related("field"))
+
+
+@router.post("/specimens/{barcode}/data", response={201: DataOut})
+def specimen_data_set(request: HttpRequest, barcode: str, payload: DataIn) -> Status:
+    """Set an associated-data value defined by the specimen's collection (BB-01)."""
+    specimen = selectors.specimen_get_for_user(request.user, barcode)
+    field = DataField.objects.filter(collection=specimen.collection, key=payload.field).first()
+    if field is None:
+        raise ApplicationError(f"the collection defines no field {payload.field}", rule="BB-01")
+    value = data_services.data_value_set(
+        actor=_user(request), field=field, value=payload.value, specimen=specimen
+    )
+    return Status(201, value)
+
+
+@router.get("/specimens/{barcode}/results", response=list[ResultOut])
+def specimen_results(request: HttpRequest, barcode: str) -> list[Any]:
+    specimen = selectors.specimen_get_for_user(request.user, barcode)
+    return list(specimen.results.all())
+
+
+@router.post("/specimens/{barcode}/results", response={201: ResultOut})
+def specimen_result_add(request: HttpRequest, barcode: str, payload: ResultIn) -> Status:
+    specimen = selectors.specimen_get_for_user(request.user, barcode)
+    result = data_services.test_result_record(
+        actor=_user(request), specimen=specimen, **payload.dict()
+    )
+    return Status(201, result)
 
 
 @router.get("/specimens/{barcode}/fhir")

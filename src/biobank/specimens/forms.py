@@ -185,3 +185,14 @@ class SearchForm(forms.Form):
 class ReasonForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=300)
     method = forms.CharField(label=_("Method"), max_length=100, required=False)
+
+
+class ResultForm(forms.Form):
+    analyte = forms.CharField(label=_("Analyte"), max_length=120)
+    value = forms.CharField(label=_("Value"), max_length=120)
+    unit = forms.CharField(label=_("Unit"), max_length=30, required=False)
+    method = forms.CharField(label=_("Method"), max_length=120, required=False)
+    performed_on = forms.DateField(label=_("Performed on"), widget=DATE)
+    qc_flag = forms.ChoiceField(
+        label=_("QC"), choices=[("pass", _("pass")), ("warning", _("warning")), ("fail", _("fail"))]
+    )

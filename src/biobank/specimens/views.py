@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -27,12 +28,14 @@ from biobank.specimens.forms import (
     EventForm,
     PlanNodeForm,
     ReasonForm,
+    ResultForm,
     SearchForm,
     SpecimenForm,
     VisitForm,
 )
 from biobank.specimens.models import Specimen
 from biobank.specimens.services import collections as collection_services
+from biobank.specimens.services import data as data_services
 from biobank.specimens.services import specimens as specimen_services
 
 
@@ -245,6 +248,13 @@ def specimen_detail(request: HttpRequest, barcode: str) -> HttpResponse:
             "parents": parents,
             "children": children,
             "data_values": specimen.data.select_related("field"),
+            "participant_data": (
+                specimen.participant.data.filter(
+                    field__collection=specimen.collection_id
+                ).select_related("field")
+                if specimen.participant
+                else []
+            ),
             "results": specimen.results.all(),
             "history": audit_history_for_user(request.user, specimen),
             "can_manage": can_manage,
@@ -253,7 +263,12 @@ def specimen_detail(request: HttpRequest, barcode: str) -> HttpResponse:
             "derive_form": DeriveForm(prefix="derive"),
             "event_form": EventForm(prefix="event", initial={"at": timezone.localtime()}),
             "reason_form": ReasonForm(prefix="reason"),
+            "result_form": ResultForm(
+                prefix="result", initial={"performed_on": timezone.localdate()}
+            ),
+            "data_fields": specimen.collection.fields.all() if specimen.collection else [],
             "stocks": labels.STOCKS,
+            "label_printer": bool(settings.LABEL_PRINTER),
         },
     )
 
@@ -312,6 +327,31 @@ def specimen_action(request: HttpRequest, barcode: str, action: str) -> HttpResp
                     parameters=form.parameters(),
                     result=data["result"],
                 )
+        elif action == "data":
+            form = None
+            field = (
+                specimen.collection.fields.filter(key=request.POST.get("field", "")).first()
+                if specimen.collection
+                else None
+            )
+            if field is None:
+                raise ApplicationError(
+                    _("Choose a field of the specimen's collection."), rule="BB-01"
+                )
+            on_specimen = field.applies_to == "specimen"
+            data_services.data_value_set(
+                actor=actor,
+                field=field,
+                value=request.POST.get("value", ""),
+                specimen=specimen if on_specimen else None,
+                participant=None if on_specimen else specimen.participant,
+            )
+        elif action == "result":
+            form = ResultForm(request.POST, prefix="result")
+            if form.is_valid():
+                data_services.test_result_record(
+                    actor=actor, specimen=specimen, **form.cleaned_data
+                )
         elif action == "prepare":
             form = None
             specimen_services.specimen_prepare_planned(actor=actor, specimen=specimen)
@@ -353,9 +393,8 @@ def specimen_action(request: HttpRequest, barcode: str, action: str) -> HttpResp
 @login_required
 def specimen_labels(request: HttpRequest) -> HttpResponse:
     """Labels for the given barcodes: a PDF sheet, or ZPL for a Zebra printer."""
-    barcodes = [
-        b for b in request.GET.get("barcodes", "").replace("\n", ",").split(",") if b.strip()
-    ]
+    params = request.POST if request.method == "POST" else request.GET
+    barcodes = [b for b in params.get("barcodes", "").replace("\n", ",").split(",") if b.strip()]
     if not barcodes or len(barcodes) > 1000:
         raise Http404("give 1 to 1000 barcodes")
     specimens = list(
@@ -375,18 +414,26 @@ def specimen_labels(request: HttpRequest) -> HttpResponse:
         )
         for s in specimens
     ]
-    code = request.GET.get("code", "datamatrix")
+    code = params.get("code", "datamatrix")
     try:
-        if request.GET.get("format") == "zpl":
+        if request.method == "POST" and settings.LABEL_PRINTER:  # print, don't download
+            host, _sep, port = settings.LABEL_PRINTER.partition(":")
+            labels.send_zpl(labels.zpl(data, code=code), host, int(port or 9100))
+            messages.success(request, _("%d labels sent to the printer.") % len(data))
+            return redirect(request.META.get("HTTP_REFERER") or "specimens:specimen-search")
+        if params.get("format") == "zpl":
             response = HttpResponse(
                 labels.zpl(data, code=code), content_type="text/plain; charset=utf-8"
             )
             response["Content-Disposition"] = 'attachment; filename="labels.zpl"'
             return response
-        start = int(request.GET.get("start", "0") or 0)
+        start = int(params.get("start", "0") or 0)
         pdf = labels.pdf_sheet(
-            data, stock=request.GET.get("stock", "a4-65"), code=code, start_position=start
+            data, stock=params.get("stock", "a4-65"), code=code, start_position=start
         )
+    except ApplicationError as error:  # the printer did not answer
+        _refuse(request, error)
+        return redirect(request.META.get("HTTP_REFERER") or "specimens:specimen-search")
     except ValueError as exc:
         return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
     response = HttpResponse(pdf, content_type="application/pdf")
