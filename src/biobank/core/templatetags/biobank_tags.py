@@ -28,3 +28,17 @@ def field_label(object_type: str, name: str) -> str:
         return name
     label = getattr(field, "verbose_name", name)
     return str(label)
+
+
+@register.filter
+def qty(value: Any) -> str:
+    """A quantity without trailing zeros: 7.5000 → 7.5, 10.0000 → 10."""
+    from decimal import Decimal, InvalidOperation
+
+    if value is None or value == "":
+        return ""
+    try:
+        number = Decimal(str(value)).normalize()
+    except InvalidOperation:
+        return str(value)
+    return format(number, "f")
