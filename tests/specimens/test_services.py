@@ -376,3 +376,25 @@ def test_bb01_associated_data_is_validated_against_the_collections_definition(ca
         method="hexokinase",
     )
     assert result.numeric_value == D("126")
+
+
+def test_bb03_own_material_types_are_added_on_the_collections_page(cast, client):
+    client.force_login(cast.manager)
+    response = client.post(
+        "/specimens/collections/",
+        {
+            "type-code": "D01-SER",
+            "type-label_zh": "血清（D01）",
+            "type-label_en": "Serum (D01)",
+            "type-maps_to": "SERUM",
+        },
+    )
+    assert response.status_code == 302
+    assert "D01-SER" in client.get("/specimens/collections/").content.decode()
+
+
+def test_participant_page_lists_their_specimens(cast, consenting, client):
+    specimen = blood(cast, consenting)
+    client.force_login(cast.technician)
+    body = client.get(f"/participants/{consenting.public_id}/").content.decode()
+    assert specimen.barcode in body

@@ -129,6 +129,11 @@ def participant_detail(request: HttpRequest, public_id: str) -> HttpResponse:
             "requests": requests,
             "my_open_request": my_open[0] if my_open else None,
             "history": audit_history_for_user(request.user, participant, parts=consents),
+            "specimens": participant.specimens.select_related("material_type").order_by("barcode")[
+                :200
+            ]
+            if has_permission(request.user, "specimen.view", organization)
+            else [],
             "can_record": has_permission(request.user, "consent.record", organization),
             "can_withdraw": has_permission(request.user, "consent.withdraw", organization),
             "can_delink": has_permission(request.user, "participant.delink", organization),

@@ -196,3 +196,14 @@ class ResultForm(forms.Form):
     qc_flag = forms.ChoiceField(
         label=_("QC"), choices=[("pass", _("pass")), ("warning", _("warning")), ("fail", _("fail"))]
     )
+
+
+class MaterialTypeForm(forms.Form):
+    code = forms.CharField(label=_("Code (e.g. a TAF-BB-D01 code)"), max_length=40)
+    label_zh = forms.CharField(label=_("Name (Chinese)"), max_length=120)
+    label_en = forms.CharField(label=_("Name (English)"), max_length=120)
+    maps_to = forms.CharField(
+        label=_("Standard type it corresponds to"),
+        max_length=40,
+        help_text=_("A standard code such as PLASMA or WHOLE_BLOOD."),
+    )

@@ -26,6 +26,7 @@ from biobank.specimens.forms import (
     CollectionForm,
     DeriveForm,
     EventForm,
+    MaterialTypeForm,
     PlanNodeForm,
     ReasonForm,
     ResultForm,
@@ -33,7 +34,7 @@ from biobank.specimens.forms import (
     SpecimenForm,
     VisitForm,
 )
-from biobank.specimens.models import Specimen
+from biobank.specimens.models import MaterialType, Specimen
 from biobank.specimens.services import collections as collection_services
 from biobank.specimens.services import data as data_services
 from biobank.specimens.services import specimens as specimen_services
@@ -54,8 +55,24 @@ def _refuse(request: HttpRequest, error: ApplicationError) -> None:
 @login_required
 def collection_list(request: HttpRequest) -> HttpResponse:
     organization = organizations_with_permission(request.user, "collection.manage").first()
-    form = CollectionForm(request.POST or None)
-    if request.method == "POST":
+    type_form = MaterialTypeForm(
+        request.POST if "type-code" in request.POST else None, prefix="type"
+    )
+    if request.method == "POST" and "type-code" in request.POST:
+        if organization is None:
+            raise Http404("no organization where the user manages collections")
+        if type_form.is_valid():
+            try:
+                collection_services.material_type_add(
+                    actor=_user(request), organization=organization, **type_form.cleaned_data
+                )
+            except ApplicationError as error:
+                _refuse(request, error)
+            else:
+                messages.success(request, _("Material type added."))
+                return redirect("specimens:collection-list")
+    form = CollectionForm(request.POST if "code" in request.POST else None)
+    if request.method == "POST" and "code" in request.POST:
         if organization is None:
             raise Http404("no organization where the user manages collections")
         if form.is_valid():
@@ -74,6 +91,10 @@ def collection_list(request: HttpRequest) -> HttpResponse:
         {
             "collections": selectors.collection_list_for_user(request.user),
             "form": form if organization else None,
+            "type_form": type_form if organization else None,
+            "local_types": MaterialType.objects.filter(
+                organization__in=organizations_with_permission(request.user, "specimen.view")
+            ).select_related("maps_to"),
         },
     )
 
