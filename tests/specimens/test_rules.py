@@ -109,3 +109,22 @@ def test_new_use_needs_an_available_specimen_with_material_left():
     )
     assert can_process(status="collected", consent_withdrawn=False, on_hold=False)
     assert not can_process(status="destroyed", consent_withdrawn=False, on_hold=False)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    taken=st.decimals(min_value=0, max_value=1000, places=4, allow_nan=False, allow_infinity=False),
+    children=st.lists(
+        st.decimals(min_value=0, max_value=100, places=4, allow_nan=False, allow_infinity=False),
+        min_size=1,
+        max_size=12,
+    ),
+)
+def test_bb04_property_lineage_shares_add_up_to_what_was_taken(taken, children):
+    from biobank.specimens.rules import split_taken
+
+    shares = split_taken(taken, children)
+    assert len(shares) == len(children)
+    assert sum(shares, Decimal(0)) == taken
+    assert all(share >= 0 for share in shares)
+    assert all(share == share.quantize(Decimal("0.0001")) for share in shares)

@@ -3,8 +3,10 @@
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 from django.http import HttpRequest, JsonResponse
+from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 
 from biobank.core.errors import ApplicationError
@@ -20,13 +22,20 @@ from biobank.specimens.services import specimens as specimen_services
 router = Router(tags=["specimens"])
 
 
+def _aware(value: datetime | None) -> datetime | None:
+    """A time without an offset is Taiwan time, as on the pages."""
+    if value is not None and timezone.is_naive(value):
+        return timezone.make_aware(value)
+    return value
+
+
 def _user(request: HttpRequest) -> User:
     assert isinstance(request.user, User)
     return request.user
 
 
 class CollectionOut(Schema):
-    id: str = Field(alias="public_id")
+    id: UUID = Field(alias="public_id")
     organization: str = Field(alias="organization.code")
     code: str
     name: str
@@ -167,6 +176,10 @@ def specimen_create(request: HttpRequest, payload: SpecimenIn) -> Status:
         if payload.participant
         else None
     )
+    if payload.collection and collection is None:
+        raise ApplicationError(f"no collection {payload.collection} in {organization.code}")
+    if payload.participant and participant is None:
+        raise ApplicationError(f"no participant {payload.participant} in {organization.code}")
     specimen = specimen_services.specimen_register(
         actor=_user(request),
         organization=organization,
@@ -178,7 +191,7 @@ def specimen_create(request: HttpRequest, payload: SpecimenIn) -> Status:
         participant=participant,
         source_organism=payload.source_organism,
         source_strain=payload.source_strain,
-        collected_at=payload.collected_at,
+        collected_at=_aware(payload.collected_at),
         container_type=payload.container_type,
     )
     return Status(201, specimen)
@@ -202,7 +215,7 @@ def specimen_event(request: HttpRequest, barcode: str, payload: EventIn) -> Stat
         actor=_user(request),
         specimen=specimen,
         activity=payload.activity,
-        at=payload.at,
+        at=_aware(payload.at) or payload.at,
         sop=payload.sop,
         sop_version=payload.sop_version,
         parameters=payload.parameters,

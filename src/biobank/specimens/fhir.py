@@ -10,7 +10,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from biobank.specimens.models import Specimen
+from biobank.specimens.models import MaterialType, Specimen
 
 UCUM = {"mL": "mL", "µL": "uL", "g": "g", "mg": "mg", "µg": "ug", "ng": "ng",
         "cells": "{cells}", "pieces": "{pieces}"}  # fmt: skip
@@ -27,6 +27,30 @@ STATUS = {
     "missing": "unavailable",
 }
 MATERIAL_SYSTEM = "https://directory.bbmri-eric.eu/api/v2/MaterialTypes"
+
+
+# The MIABIS on FHIR implementation guide names its code system by id only in our copy of it
+# (../shared/vectors/miabis/miabis-on-fhir); until its canonical URL is confirmed, a URN.
+MIABIS_SYSTEM = "urn:miabis:CodeSystem:miabis-detailed-samply-type-cs"
+
+
+def _material_coding(mtype: MaterialType, org: str) -> dict[str, str]:
+    """The material type in the standard that really defines it: the BBMRI-ERIC Directory,
+    else MIABIS, else the organization's own list (a local type maps to its standard one)."""
+    standard = mtype.maps_to or mtype
+    if standard.standard == "bbmri-directory":
+        return {
+            "system": MATERIAL_SYSTEM,
+            "code": standard.standard_code,
+            "display": standard.label_en,
+        }
+    if standard.miabis_code:
+        return {"system": MIABIS_SYSTEM, "code": standard.miabis_code, "display": standard.label_en}
+    return {
+        "system": f"urn:biobank:{org}:material-type",
+        "code": mtype.code,
+        "display": mtype.label_en,
+    }
 
 
 def _id(barcode: str) -> str:
@@ -58,13 +82,7 @@ def specimen_resource(specimen: Specimen) -> dict[str, Any]:
                 "display": mtype.label_en,
             }
         )
-    coding.append(
-        {
-            "system": MATERIAL_SYSTEM,
-            "code": mtype.standard_code or mtype.code,
-            "display": mtype.label_en,
-        }
-    )
+    coding.append(_material_coding(mtype, org))
     resource: dict[str, Any] = {
         "resourceType": "Specimen",
         "id": _id(specimen.barcode),

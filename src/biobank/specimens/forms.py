@@ -134,6 +134,15 @@ class DeriveForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["material_type"].queryset = _types()  # type: ignore[attr-defined]
 
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        spin = [data.get("g"), data.get("minutes"), data.get("temperature_c")]
+        if any(v is not None for v in spin) and any(v is None for v in spin):
+            raise forms.ValidationError(
+                _("A centrifugation records its force, time and temperature together.")
+            )
+        return data
+
 
 class EventForm(forms.Form):
     activity = forms.ChoiceField(label=_("Activity"), choices=SpecimenEvent.Activity.choices)

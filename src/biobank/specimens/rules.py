@@ -122,3 +122,23 @@ def can_process(*, status: str, consent_withdrawn: bool, on_hold: bool) -> Decis
     if status not in PROCESSABLE_STATUSES:
         return Decision(False, f"the specimen is {status.replace('_', ' ')}", "BB-02")
     return Decision(True, "may be prepared", "BB-02")
+
+
+QUANTUM = Decimal("0.0001")  # the database keeps four decimal places
+
+
+@implements("BB-04")
+def split_taken(taken: Decimal, child_quantities: list[Decimal]) -> list[Decimal]:
+    """Share what was taken from a parent among its children, in proportion to their size,
+    rounded to the stored precision, so that the shares add up to exactly ``taken``."""
+    if not child_quantities:
+        return []
+    total = sum(child_quantities, Decimal(0))
+    if total <= 0:
+        weights = [Decimal(1)] * len(child_quantities)
+        total = Decimal(len(child_quantities))
+    else:
+        weights = list(child_quantities)
+    shares = [(taken * w / total).quantize(QUANTUM, rounding="ROUND_DOWN") for w in weights[:-1]]
+    shares.append(taken - sum(shares, Decimal(0)))
+    return shares

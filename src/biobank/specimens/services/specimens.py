@@ -454,10 +454,11 @@ def _children(
     )
     if not decision:
         raise ApplicationError(decision.reason, rule=decision.rule)
+    shares = {parent.pk: rules.split_taken(taken, list(quantities)) for parent, taken in parents}
     codes = list(barcodes) or barcodes_next(first.organization, len(quantities))
     if len(codes) != len(quantities):
         raise ApplicationError(_("Give one barcode per child."))
-    children = []
+    children: list[Specimen] = []
     for code, quantity in zip(codes, quantities, strict=True):
         child = _create(
             organization=first.organization,
@@ -476,9 +477,12 @@ def _children(
             infectious=any(p.infectious for p, _t in parents),
             consent_withdrawn=any(p.consent_withdrawn for p, _t in parents),
         )
-        for parent, taken in parents:
+        for parent, _taken in parents:
             Lineage.objects.create(
-                parent=parent, child=child, kind=kind, quantity_taken=taken / len(quantities)
+                parent=parent,
+                child=child,
+                kind=kind,
+                quantity_taken=shares[parent.pk][len(children)],
             )
         _event(
             child,
@@ -674,6 +678,8 @@ def specimen_destroy(
 def specimen_mark_missing(*, actor: User | None, specimen: Specimen, reason: str) -> Specimen:
     require_permission(actor, "specimen.manage", specimen.organization)
     specimen = _locked(specimen)
+    if specimen.status in {Specimen.Status.DESTROYED, Specimen.Status.DISTRIBUTED}:
+        raise ApplicationError(_("This specimen is no longer held."), rule="BB-02")
     before = _state(specimen)
     specimen.status = Specimen.Status.MISSING
     specimen.save(update_fields=["status", "updated_at"])
