@@ -140,6 +140,7 @@ INSTALLED_APPS = [
     "biobank.core",
     "biobank.participants",
     "biobank.specimens",
+    "biobank.storage",
 ]
 
 MIDDLEWARE = [

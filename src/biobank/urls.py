@@ -12,5 +12,6 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("participants/", include("biobank.participants.urls")),
     path("specimens/", include("biobank.specimens.urls")),
+    path("storage/", include("biobank.storage.urls")),
     path("", include("biobank.core.urls")),
 ]

@@ -5,19 +5,24 @@ from __future__ import annotations
 import threading
 
 import pytest
-from django.db import connection, connections
+from django.conf import settings
+from django.db import connections
 
 from biobank.core.audit import audit_record, audit_verify
 from biobank.core.models import AuditEvent, Organization
+
+ONLY_POSTGRESQL = pytest.mark.skipif(
+    "sqlite" in settings.DATABASES["default"]["ENGINE"],
+    reason="SQLite serialises writers with its database lock; this runs on PostgreSQL",
+)
 
 WRITERS = 6
 EVENTS_EACH = 25
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@ONLY_POSTGRESQL
+@pytest.mark.django_db(transaction=True)
 def test_concurrent_appends_stay_one_intact_chain():
-    if connection.vendor != "postgresql":
-        pytest.skip("SQLite serialises writers with its database lock; this runs on PostgreSQL")
     organization = Organization.objects.create(code="RACE", name_zh="併發", kind="biobank")
     start = threading.Barrier(WRITERS)
     errors: list[BaseException] = []

@@ -133,7 +133,37 @@ def foreign(cast) -> dict[str, Any]:
         participant=participant,
         collection=collection,
     )
+    from biobank.storage import services as storage_services
+
+    room = storage_services.unit_create(
+        actor=cast.outsider,
+        organization=cast.other,
+        barcode="OTHER-ROOM",
+        name="他院冷凍室",
+        kind="room",
+    )
+    freezer = storage_services.unit_create(
+        actor=cast.outsider,
+        organization=cast.other,
+        barcode="OTHER-F80",
+        name="他院冷凍櫃",
+        kind="freezer",
+        parent=room,
+        set_point_c=Decimal("-80"),
+    )
+    box = storage_services.unit_create(
+        actor=cast.outsider,
+        organization=cast.other,
+        barcode="OTHER-BOX",
+        name="他院盒",
+        kind="box",
+        parent=freezer,
+        rows=9,
+        columns=9,
+    )
+    storage_services.specimen_place(actor=cast.outsider, specimen=specimen, unit=box, position="A1")
     return {
+        "unit": box,
         "specimen": specimen,
         "collection": collection,
         "participant": participant,
@@ -192,6 +222,17 @@ FOREIGN_RECORD: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "api:specimen_data_set": lambda f: {"barcode": f["specimen"].barcode},
     "api:specimen_results": lambda f: {"barcode": f["specimen"].barcode},
     "api:specimen_result_add": lambda f: {"barcode": f["specimen"].barcode},
+    "storage:unit-detail": lambda f: {"public_id": f["unit"].public_id},
+    "storage:find-places": lambda f: {"public_id": f["unit"].public_id},
+    "storage:inventory": lambda f: {"public_id": f["unit"].public_id},
+    "storage:access-log": lambda f: {"public_id": f["unit"].public_id},
+    "storage:unit-action": lambda f: {"public_id": f["unit"].public_id, "action": "place"},
+    "storage:checkout": lambda f: {"barcode": f["specimen"].barcode, "action": "out"},
+    "api:unit_detail": lambda f: {"unit_id": f["unit"].public_id},
+    "api:unit_contents": lambda f: {"unit_id": f["unit"].public_id},
+    "api:unit_place": lambda f: {"unit_id": f["unit"].public_id},
+    "api:unit_move_in": lambda f: {"unit_id": f["unit"].public_id},
+    "api:unit_reading": lambda f: {"unit_id": f["unit"].public_id},
 }
 
 PARAMETERISED = [name for name, pattern in all_url_patterns() if _parameters(pattern)]
@@ -203,6 +244,9 @@ POST_BODIES = {
     "api:specimen_event": {"activity": "thaw", "at": "2025-01-01T08:00:00+08:00"},
     "api:specimen_aliquot": {"count": 1, "quantity_each": "0.1"},
     "api:specimen_data_set": {"field": "x", "value": "1"},
+    "api:unit_place": {"barcode": "x", "position": "A1"},
+    "api:unit_move_in": {"barcode": "x", "position": "A1"},
+    "api:unit_reading": {"value_c": "-80"},
     "api:specimen_result_add": {"analyte": "x", "value": "1", "performed_on": "2025-01-01"},
     "api:specimen_derive": {
         "material_type": "PLASMA",

@@ -49,34 +49,6 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
-@pytest.fixture(autouse=True)
-def reference_data(request: pytest.FixtureRequest) -> None:
-    """Reference data the migrations load (rules, DUO terms, material types …).
-
-    A transactional test empties every table when it ends; serialized_rollback should bring
-    the migration data back, but does not for every ordering of tests. Loading it again
-    through the migrations' own functions, when a table is empty, makes each test whole.
-    """
-    if "transactional_db" not in request.fixturenames and "live_server" not in request.fixturenames:
-        return
-    import importlib
-
-    from django.apps import apps
-
-    from biobank.core.models import Rule
-    from biobank.participants.models import DuoTerm
-    from biobank.specimens.models import MaterialType
-
-    loaders = [
-        (Rule, "biobank.core.migrations.0002_load_rules", "load_rules"),
-        (DuoTerm, "biobank.participants.migrations.0002_load_duo_terms", "load"),
-        (MaterialType, "biobank.specimens.migrations.0002_load_reference_data", "load"),
-    ]
-    for model, module, function in loaders:
-        if not model.objects.exists():
-            getattr(importlib.import_module(module), function)(apps, None)
-
-
 @pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     """One chromium for the e2e package, stopped after its last test.

@@ -12,6 +12,7 @@ from biobank.core.errors import ApplicationError
 from biobank.core.services import token_authenticate
 from biobank.participants.api import router as participants_router
 from biobank.specimens.api import router as specimens_router
+from biobank.storage.api import router as storage_router
 
 
 class BearerToken(HttpBearer):
@@ -72,3 +73,4 @@ def invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
 api.add_router("/", core_router)
 api.add_router("/", participants_router)
 api.add_router("/", specimens_router)
+api.add_router("/", storage_router)

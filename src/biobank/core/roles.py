@@ -61,6 +61,9 @@ specimen.view           x  x  x  x  .  .  .  x  .
 specimen.manage         x  x  .  .  .  .  .  .  .
 specimen.destroy        x  .  .  x  .  .  .  .  .
 collection.manage       x  .  .  .  .  .  .  .  .
+storage.view            x  x  x  x  .  .  .  x  .
+storage.manage          x  x  .  .  .  .  .  .  .
+storage.grant           x  .  .  x  .  .  .  .  .
 """
 # fmt: on
 

@@ -20,7 +20,7 @@ from biobank.core.tenancy import require_permission
 from biobank.participants import services as participant_services
 from biobank.participants.models import Participant
 from biobank.participants.rules import ProposedUse
-from biobank.specimens import rules
+from biobank.specimens import links, rules
 from biobank.specimens.events import ParameterError, validate_parameters
 from biobank.specimens.models import (
     Collection,
@@ -429,6 +429,8 @@ def _take(
     if take.depleted:
         parent.status = Specimen.Status.DEPLETED
     parent.save(update_fields=["remaining", "status", "updated_at"])
+    if take.depleted:
+        links.released(parent, actor, "depleted")
     _audit(actor, parent, AuditEvent.Action.UPDATE, before, reason=reason)
 
 
@@ -670,6 +672,7 @@ def specimen_destroy(
     specimen.status = Specimen.Status.DESTROYED
     specimen.remaining = Decimal(0)
     specimen.save(update_fields=["status", "remaining", "updated_at"])
+    links.released(specimen, actor, "destroyed")
     _audit(actor, specimen, AuditEvent.Action.TRANSITION, before, reason=reason)
     return specimen
 
@@ -683,6 +686,7 @@ def specimen_mark_missing(*, actor: User | None, specimen: Specimen, reason: str
     before = _state(specimen)
     specimen.status = Specimen.Status.MISSING
     specimen.save(update_fields=["status", "updated_at"])
+    links.released(specimen, actor, "missing")
     _audit(actor, specimen, AuditEvent.Action.TRANSITION, before, reason=reason)
     return specimen
 
