@@ -283,3 +283,36 @@ def test_storage_import_is_all_or_nothing(cast, tmp_path, capsys):
     errors = capsys.readouterr().err
     assert "row 3, column rows" in errors and "row 4, column parent_barcode" in errors
     assert not StorageUnit.objects.filter(barcode="RM-2").exists()
+
+
+def test_bs07_access_list_and_who_may_open(cast, freezer):
+    assert services.may_open(cast.technician, freezer.box1)  # no list: storage staff may
+    services.access_grant(actor=cast.biosafety, unit=freezer.freezer, user=cast.manager)
+    assert services.may_open(cast.manager, freezer.box1)
+    assert not services.may_open(cast.technician, freezer.box1)
+    with pytest.raises(ApplicationError) as error:
+        services.access_grant(actor=cast.manager, unit=freezer.freezer, user=cast.outsider)
+    assert error.value.rule == "BS-07"
+
+
+def test_temperature_logger_file_is_imported_and_opens_excursions(cast, freezer, tmp_path):
+    logger = tmp_path / "logger.csv"
+    logger.write_text(
+        "unit_barcode,at,value_c\n"
+        "F-80-01,2026-01-05 08:00,-80.1\n"
+        "F-80-01,2026-01-05 09:00,-55.0\n"
+        "F-80-01,2026-01-05 10:00,-79.8\n",
+        encoding="utf-8",
+    )
+    call_command("import", "temperatures", str(logger), organization="DEMO")
+    assert freezer.freezer.readings.count() == 3
+    excursion = freezer.freezer.excursions.get()
+    assert excursion.ended_at is not None and excursion.worst_c == Decimal("-55.0")
+
+
+def test_free_positions_by_temperature_class(cast, freezer):
+    (seed,) = seeds(cast, 1)
+    services.specimen_place(actor=cast.technician, specimen=seed, unit=freezer.box1, position="A1")
+    ((name, free, capacity),) = services.free_by_temperature([freezer.freezer])
+    assert (free, capacity) == (161, 162)
+    assert "-60" in name or "−60" in name or "85" in name

@@ -11,7 +11,8 @@ class StorageConfig(AppConfig):
         from biobank.core.importing import register_importer
         from biobank.specimens import links
         from biobank.storage import services
-        from biobank.storage.imports import import_storage
+        from biobank.storage.imports import import_readings, import_storage
 
         links.register_release_handler(services.release_position)
         register_importer("storage", import_storage)
+        register_importer("temperatures", import_readings)

@@ -110,3 +110,57 @@ def import_storage(
         report.created = 0
         report.add_error(0, "", error.message)
     return report
+
+
+READING_COLUMNS = ("unit_barcode", "at", "value_c")
+
+
+def import_readings(
+    path: Path, *, organization_code: str, dry_run: bool = False, progress: Progress | None = None
+) -> ImportReport:
+    """``biobank import temperatures FILE``: a data logger's file, columns
+    ``unit_barcode,at,value_c`` (times without an offset are Taiwan time)."""
+    from datetime import datetime
+
+    from django.utils import timezone
+
+    report = ImportReport(kind="temperature readings", dry_run=dry_run)
+    organization = Organization.objects.filter(code=organization_code).first()
+    if organization is None:
+        report.add_error(0, "", f"no organization {organization_code}")
+        return report
+    units = {
+        u.barcode: u
+        for u in StorageUnit.objects.filter(organization=organization, kind__in=list(EQUIPMENT))
+    }
+    readings = []
+    for row in open_table(path, required=READING_COLUMNS):
+        report.rows += 1
+        v = row.values
+        unit = units.get(v["unit_barcode"])
+        if unit is None:
+            report.add_error(row.number, "unit_barcode", f"no equipment {v['unit_barcode']}")
+        try:
+            at = datetime.fromisoformat(v["at"].replace(" ", "T"))
+            if timezone.is_naive(at):
+                at = timezone.make_aware(at)
+        except ValueError:
+            report.add_error(row.number, "at", "a date and time (YYYY-MM-DD HH:MM)")
+            continue
+        try:
+            value = Decimal(v["value_c"])
+        except InvalidOperation:
+            report.add_error(row.number, "value_c", "a number of °C")
+            continue
+        if unit is not None:
+            readings.append((unit, at, value))
+    if not report.ok or dry_run:
+        report.created = len(readings) if report.ok else 0
+        return report
+    with transaction.atomic():
+        for unit, at, value in sorted(readings, key=lambda item: item[1]):
+            services.temperature_record(
+                actor=None, unit=unit, at=at, value_c=value, source="logger"
+            )
+            report.created += 1
+    return report

@@ -33,6 +33,7 @@ from biobank.storage import rules
 from biobank.storage.models import (
     EQUIPMENT,
     HOLDERS,
+    AccessGrant,
     CheckOut,
     ContainerType,
     Excursion,
@@ -835,3 +836,80 @@ def _counts(unit_ids: list[int]) -> list[tuple[int, int]]:
         .annotate(n=Count("id"))
         .values_list("unit_id", "n")
     )
+
+
+# Access list and logger files --------------------------------------------------------------
+
+
+@transaction.atomic
+def access_grant(*, actor: User | None, unit: StorageUnit, user: User) -> AccessGrant:
+    """Put a person on the unit's access list (BS-07)."""
+    require_permission(actor, "storage.grant", unit.organization)
+    if not user.memberships.filter(organization=unit.organization, ended_at__isnull=True).exists():
+        raise ApplicationError(
+            _("Only members of %s can be given access.") % unit.organization.code, rule="BS-07"
+        )
+    grant, created = AccessGrant.objects.get_or_create(
+        unit=unit, user=user, revoked_at=None, defaults={"granted_by": actor}
+    )
+    if created:
+        audit_record(
+            actor=actor,
+            action=AuditEvent.Action.CREATE,
+            organization=unit.organization,
+            instance=grant,
+            after={"unit": unit.barcode, "user": user.get_username()},
+        )
+    return grant
+
+
+@transaction.atomic
+def access_revoke(*, actor: User | None, grant: AccessGrant) -> AccessGrant:
+    require_permission(actor, "storage.grant", grant.unit.organization)
+    if grant.revoked_at is None:
+        grant.revoked_at = timezone.now()
+        grant.save(update_fields=["revoked_at"])
+        audit_record(
+            actor=actor,
+            action=AuditEvent.Action.TRANSITION,
+            organization=grant.unit.organization,
+            instance=grant,
+            after={"unit": grant.unit.barcode, "revoked": True},
+        )
+    return grant
+
+
+def may_open(user: User, unit: StorageUnit) -> bool:
+    """Whether ``user`` is on the access list of the unit or one of its ancestors; a unit
+    without any list is open to the organization's storage staff."""
+    chain = [*ancestors(unit), unit]
+    grants = AccessGrant.objects.filter(unit__in=chain, revoked_at__isnull=True)
+    return not grants.exists() or grants.filter(user=user).exists()
+
+
+def free_by_temperature(units: Iterable[StorageUnit]) -> list[tuple[str, int, int]]:
+    """(temperature class, free positions, capacity) over the given equipment."""
+    from biobank.specimens.models import StorageTemperature
+
+    bands = list(StorageTemperature.objects.exclude(min_c=None).exclude(max_c=None))
+    equipment = [u for u in units if u.kind in EQUIPMENT]
+    usage = occupancy(equipment)
+    totals: dict[str, list[int]] = {}
+    for unit in equipment:
+        band = unit.temperature_class or next(
+            (
+                b
+                for b in bands
+                if unit.set_point_c is not None
+                and b.min_c is not None
+                and b.max_c is not None
+                and b.min_c <= unit.set_point_c <= b.max_c
+            ),
+            None,
+        )
+        name = band.label if band else _("unknown")
+        used, capacity = usage.get(unit.pk, (0, 0))
+        entry = totals.setdefault(name, [0, 0])
+        entry[0] += capacity - used
+        entry[1] += capacity
+    return [(name, free, capacity) for name, (free, capacity) in sorted(totals.items())]

@@ -66,6 +66,7 @@ def unit_roots(request: HttpRequest) -> HttpResponse:
             "equipment": [(u, usage.get(u.pk, (0, 0))) for u in equipment],
             "can_manage": organization is not None,
             "root_kinds": [(Kind.SITE, Kind.SITE.label), (Kind.ROOM, Kind.ROOM.label)],
+            "free_by_class": services.free_by_temperature(equipment),
         },
     )
 
@@ -88,6 +89,8 @@ def unit_detail(request: HttpRequest, public_id: str) -> HttpResponse:
         "readings": unit.readings.all()[:20] if unit.kind in EQUIPMENT else [],
         "excursions": unit.excursions.all()[:10] if unit.kind in EQUIPMENT else [],
         "accesses": selectors.access_records(unit)[:30],
+        "grants": unit.grants.filter(revoked_at__isnull=True).select_related("user"),
+        "can_grant": has_permission(request.user, "storage.grant", unit.organization),
     }
     if unit.is_holder:
         context["grid"] = selectors.box_grid(unit)
@@ -135,6 +138,18 @@ def unit_action(request: HttpRequest, public_id: str, action: str) -> HttpRespon
                 _("%(barcode)s moved to %(label)s.")
                 % {"barcode": specimen.barcode, "label": services.label_of(placement)},
             )
+        elif action == "grant":
+            person = User.objects.filter(username=post.get("username", "").strip()).first()
+            if person is None:
+                raise ApplicationError(_("No such user."))
+            services.access_grant(actor=actor, unit=unit, user=person)
+            messages.success(request, _("%s may now open this unit.") % person)
+        elif action == "revoke":
+            grant = unit.grants.filter(pk=post.get("grant", 0), revoked_at__isnull=True).first()
+            if grant is None:
+                raise Http404("no such grant")
+            services.access_revoke(actor=actor, grant=grant)
+            messages.success(request, _("Access removed."))
         elif action == "temperature":
             at = timezone.now()
             services.temperature_record(
