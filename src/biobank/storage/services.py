@@ -129,7 +129,7 @@ def unit_create(
         if not _fits_under(kind, parent.kind):
             raise ApplicationError(
                 _("A %(kind)s cannot be inside a %(parent)s.")
-                % {"kind": kind, "parent": parent.kind},
+                % {"kind": Kind(kind).label, "parent": Kind(parent.kind).label},
                 rule="BB-02",
             )
     if StorageUnit.objects.filter(organization=organization, barcode=barcode).exists():
@@ -189,7 +189,7 @@ def unit_move(
     if parent.organization_id != unit.organization_id or not _fits_under(unit.kind, parent.kind):
         raise ApplicationError(
             _("A %(kind)s cannot be inside a %(parent)s.")
-            % {"kind": unit.kind, "parent": parent.kind},
+            % {"kind": Kind(unit.kind).label, "parent": Kind(parent.kind).label},
             rule="BB-02",
         )
     before = snapshot(unit, UNIT_FIELDS)
