@@ -225,6 +225,7 @@ FOREIGN_RECORD: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "storage:unit-detail": lambda f: {"public_id": f["unit"].public_id},
     "storage:find-places": lambda f: {"public_id": f["unit"].public_id},
     "storage:inventory": lambda f: {"public_id": f["unit"].public_id},
+    "storage:inventory-pdf": lambda f: {"public_id": f["unit"].public_id},
     "storage:access-log": lambda f: {"public_id": f["unit"].public_id},
     "storage:unit-action": lambda f: {"public_id": f["unit"].public_id, "action": "place"},
     "storage:checkout": lambda f: {"barcode": f["specimen"].barcode, "action": "out"},

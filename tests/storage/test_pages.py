@@ -113,3 +113,17 @@ def test_api_box_contents_and_monitor_readings(cast, freezer, client):
         content_type="application/json",
     )
     assert reading.json()["excursion_opened_now"] is True
+
+
+def test_bs07_inventory_list_prints_as_pdf_with_chinese(cast, freezer, client):
+    from io import BytesIO as _BytesIO
+
+    from pypdf import PdfReader
+
+    (seed,) = seeds(cast, 1)
+    services.specimen_place(actor=cast.technician, specimen=seed, unit=freezer.box1, position="A1")
+    client.force_login(cast.auditor)
+    response = client.get(f"/storage/{freezer.freezer.public_id}/inventory.pdf")
+    assert response["Content-Type"] == "application/pdf"
+    text = PdfReader(_BytesIO(response.content)).pages[0].extract_text()
+    assert seed.barcode in text and "A1" in text

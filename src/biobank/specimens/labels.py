@@ -14,7 +14,6 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from functools import cache
 from io import BytesIO
 
 from django.utils.translation import gettext as _
@@ -22,10 +21,10 @@ from reportlab.graphics.barcode.ecc200datamatrix import ECC200DataMatrix
 from reportlab.graphics.barcode.qrencoder import QRCode, QRErrorCorrectLevel
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import CIDEncoding, UnicodeCIDFont
 from reportlab.pdfgen.canvas import Canvas
 
 from biobank.core.errors import ApplicationError
+from biobank.core.pdf import register_cjk_font
 
 MAX_LINES = 3
 MAX_BARCODE_LENGTH = 64  # Specimen.barcode's max_length
@@ -213,7 +212,6 @@ def _modules(code: str, value: str) -> tuple[list[list[bool]], int]:
 # PDF -----------------------------------------------------------------------------------------
 
 CJK_FONT = "MSung-Light"  # Adobe's Traditional Chinese CID font: viewers supply it, no file
-CJK_ENCODING = "UniCNS-UCS2-H"
 LATIN_FONT = "Helvetica"
 BARCODE_FONT = "Helvetica-Bold"
 PADDING_MM = 1.0
@@ -222,15 +220,8 @@ MAX_FONT_PT = 10.0
 MIN_FONT_PT = 4.0
 
 
-@cache
 def _register_cjk_font() -> None:
-    font = UnicodeCIDFont(CJK_FONT)
-    # reportlab's table gives MSung-Light the CMap UniGB-UCS2-H, which belongs to the Adobe-GB1
-    # collection, not to this Adobe-CNS1 font: poppler then drops the text. Both map UCS-2, so
-    # naming the right CMap is the whole fix.
-    font.encodingName = CJK_ENCODING
-    font.encoding = CIDEncoding(CJK_ENCODING)
-    pdfmetrics.registerFont(font)
+    register_cjk_font()  # the project's one registration, with the CMap fix
 
 
 def pdf_sheet(

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 from biobank.core.errors import ApplicationError
 from biobank.core.exports import xlsx_response
 from biobank.core.models import User
+from biobank.core.pdf import table_pdf
 from biobank.core.tenancy import has_permission, organizations_with_permission
 from biobank.specimens.selectors import specimen_get_for_user
 from biobank.storage import rules, selectors, services
@@ -255,6 +256,47 @@ def inventory_export(request: HttpRequest, public_id: str) -> HttpResponseBase:
     return xlsx_response(
         f"inventory-{unit.barcode}-{date.today():%Y%m%d}", header, rows, sheet="inventory"
     )
+
+
+@login_required
+def inventory_pdf(request: HttpRequest, public_id: str) -> HttpResponse:
+    """The inventory list (保存清單, BS-07) as a PDF with totals per material type."""
+    unit = selectors.unit_get_for_user(request.user, public_id)
+    placements = list(selectors.inventory(unit))
+    rows = [
+        [
+            p.unit.barcode,
+            services.label_of(p),
+            p.specimen.barcode,
+            p.specimen.material_type.label,
+            f"{p.specimen.remaining.normalize():f} {p.specimen.unit}",
+            p.specimen.participant.code if p.specimen.participant else p.specimen.source_organism,
+            p.specimen.get_status_display(),
+        ]
+        for p in placements
+    ]
+    totals = Counter(p.specimen.material_type.label for p in placements)
+    pdf = table_pdf(
+        _("Inventory list of %s") % unit,
+        [
+            _("Unit"),
+            _("Position"),
+            _("Barcode"),
+            _("Material type"),
+            _("Remaining"),
+            _("Participant"),
+            _("Status"),
+        ],
+        rows,
+        subtitle=_("%(count)d specimens, printed %(when)s")
+        % {"count": len(placements), "when": timezone.localtime().strftime("%Y-%m-%d %H:%M")},
+        footer_rows=[
+            ["", "", _("Total"), label, count, "", ""] for label, count in sorted(totals.items())
+        ],
+    )
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="inventory-{unit.barcode}.pdf"'
+    return response
 
 
 @login_required
