@@ -234,6 +234,10 @@ FOREIGN_RECORD: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "api:unit_place": lambda f: {"unit_id": f["unit"].public_id},
     "api:unit_move_in": lambda f: {"unit_id": f["unit"].public_id},
     "api:unit_reading": lambda f: {"unit_id": f["unit"].public_id},
+    "api:unit_find_places": lambda f: {"unit_id": f["unit"].public_id},
+    "api:unit_access": lambda f: {"unit_id": f["unit"].public_id},
+    "api:specimen_check_out": lambda f: {"barcode": f["specimen"].barcode},
+    "api:specimen_check_in": lambda f: {"barcode": f["specimen"].barcode},
 }
 
 PARAMETERISED = [name for name, pattern in all_url_patterns() if _parameters(pattern)]
@@ -248,6 +252,8 @@ POST_BODIES = {
     "api:unit_place": {"barcode": "x", "position": "A1"},
     "api:unit_move_in": {"barcode": "x", "position": "A1"},
     "api:unit_reading": {"value_c": "-80"},
+    "api:unit_find_places": {"barcodes": ["x"]},
+    "api:specimen_check_out": {"reason": "x"},
     "api:specimen_result_add": {"analyte": "x", "value": "1", "performed_on": "2025-01-01"},
     "api:specimen_derive": {
         "material_type": "PLASMA",

@@ -127,3 +127,25 @@ def test_bs07_inventory_list_prints_as_pdf_with_chinese(cast, freezer, client):
     assert response["Content-Type"] == "application/pdf"
     text = PdfReader(_BytesIO(response.content)).pages[0].extract_text()
     assert seed.barcode in text and "A1" in text
+
+
+def test_api_find_places_check_out_in_and_access_records(cast, freezer, client):
+    a, b = seeds(cast, 2)
+    client.force_login(cast.technician)
+    found = client.post(
+        f"/api/v1/storage/units/{freezer.freezer.public_id}/find-places",
+        {"barcodes": [a.barcode, b.barcode], "place": True},
+        content_type="application/json",
+    ).json()
+    assert [(f["unit"], f["position"]) for f in found] == [("BOX-1", "A1"), ("BOX-1", "A2")]
+    out = client.post(
+        f"/api/v1/specimens/{a.barcode}/check-out",
+        {"reason": "aliquot"},
+        content_type="application/json",
+    )
+    assert out.status_code == 201
+    back = client.post(f"/api/v1/specimens/{a.barcode}/check-in")
+    assert back.json()["minutes_out_of_storage"] >= 0
+    client.force_login(cast.auditor)
+    records = client.get(f"/api/v1/storage/units/{freezer.room.public_id}/access").json()
+    assert {r["purpose"] for r in records} >= {"placing", "retrieving"}

@@ -154,3 +154,83 @@ def unit_reading(request: HttpRequest, unit_id: UUID, payload: ReadingIn) -> Sta
             "excursion_opened_now": result.opened,
         },
     )
+
+
+class FindIn(Schema):
+    barcodes: list[str]
+    keep_together: bool = False
+    place: bool = False
+
+
+class SuggestionOut(Schema):
+    barcode: str
+    unit: str
+    position: str
+
+
+class CheckOutIn(Schema):
+    reason: str
+
+
+class AccessOut(Schema):
+    at: datetime
+    person: str | None = Field(None, alias="person.username")
+    unit: str = Field(alias="unit.barcode")
+    purpose: str
+    specimen: str | None = Field(None, alias="specimen.barcode")
+    note: str
+
+
+@router.post("/storage/units/{unit_id}/find-places", response=list[SuggestionOut])
+def unit_find_places(request: HttpRequest, unit_id: UUID, payload: FindIn) -> list[dict[str, str]]:
+    """Free positions under the unit for the barcodes, in fill order; ``place`` places them."""
+    unit = selectors.unit_get_for_user(request.user, unit_id)
+    specimens = [specimen_get_for_user(request.user, b) for b in payload.barcodes]
+    places = services.find_places(
+        within=unit, specimens=specimens, keep_together=payload.keep_together
+    )
+    out = []
+    for specimen, box, row, column in places:
+        if payload.place:
+            services.specimen_place(
+                actor=_user(request), specimen=specimen, unit=box, position=(row, column)
+            )
+        out.append(
+            {
+                "barcode": specimen.barcode,
+                "unit": box.barcode,
+                "position": services.rules.label(services.geometry(box), row, column),
+            }
+        )
+    return out
+
+
+@router.post("/specimens/{barcode}/check-out", response={201: dict})
+def specimen_check_out(request: HttpRequest, barcode: str, payload: CheckOutIn) -> Status:
+    specimen = specimen_get_for_user(request.user, barcode)
+    checkout = services.specimen_check_out(
+        actor=_user(request), specimen=specimen, reason=payload.reason
+    )
+    return Status(201, {"barcode": specimen.barcode, "out_at": checkout.out_at.isoformat()})
+
+
+@router.post("/specimens/{barcode}/check-in", response={201: dict})
+def specimen_check_in(request: HttpRequest, barcode: str) -> Status:
+    specimen = specimen_get_for_user(request.user, barcode)
+    services.specimen_check_in(actor=_user(request), specimen=specimen)
+    return Status(
+        201,
+        {
+            "barcode": specimen.barcode,
+            "minutes_out_of_storage": round(
+                services.time_out_of_storage(specimen).total_seconds() / 60, 1
+            ),
+        },
+    )
+
+
+@router.get("/storage/units/{unit_id}/access", response=list[AccessOut])
+def unit_access(request: HttpRequest, unit_id: UUID) -> list[Any]:
+    """Access records of the unit and everything under it, last three years (BS-07)."""
+    unit = selectors.unit_get_for_user(request.user, unit_id)
+    return list(selectors.access_records(unit)[:5000])
