@@ -71,7 +71,7 @@ def test_a_tube_typed_into_a_position_appears_in_the_box_grid(page: Page, ui, ca
     expect(page.get_by_role("status")).to_contain_text("placed at C5")
     expect(page.locator("table.box-grid td.empty")).to_have_count(80)
     expect(page.locator("table.box-grid td.full")).to_have_attribute(
-        "title", f"C5 {seed.barcode} Seed Available"
+        "title", f"C5 {seed.barcode} Seed available"
     )
     assert Placement.objects.get(specimen=seed).unit == box
     # and the tube's page says where it is
