@@ -149,3 +149,50 @@ def test_api_find_places_check_out_in_and_access_records(cast, freezer, client):
     client.force_login(cast.auditor)
     records = client.get(f"/api/v1/storage/units/{freezer.room.public_id}/access").json()
     assert {r["purpose"] for r in records} >= {"placing", "retrieving"}
+
+
+def test_box_page_of_144_positions_uses_a_fixed_number_of_queries(
+    cast, freezer, client, django_assert_max_num_queries
+):
+    from biobank.storage.models import ContainerType
+
+    big = services.unit_create(
+        actor=cast.manager,
+        organization=cast.demo,
+        barcode="BOX-144",
+        name="144",
+        kind="box",
+        parent=freezer.rack,
+        container_type=ContainerType.objects.get(code="BOX-12X12"),
+    )
+    client.force_login(cast.technician)
+    for n, seed in enumerate(seeds(cast, 30)):
+        services.specimen_place(
+            actor=cast.technician, specimen=seed, unit=big, position=(n // 12 + 1, n % 12 + 1)
+        )
+    with django_assert_max_num_queries(30) as few:
+        client.get(f"/storage/{big.public_id}/")
+    for n, seed in enumerate(seeds(cast, 60)):
+        services.specimen_place(
+            actor=cast.technician, specimen=seed, unit=big, position=(n // 12 + 4, n % 12 + 1)
+        )
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        page = client.get(f"/storage/{big.public_id}/").content.decode()
+    assert page.count('class="empty"') == 144 - 90
+
+
+def test_a_box_added_from_its_container_type_takes_the_default_geometry(cast, freezer, client):
+    from biobank.storage.models import ContainerType, StorageUnit
+
+    client.force_login(cast.manager)
+    client.post(
+        f"/storage/{freezer.rack.public_id}/child/",
+        {
+            "barcode": "PL-1",
+            "name": "plate",
+            "kind": "plate",
+            "container_type": ContainerType.objects.get(code="PLATE-96").pk,
+        },
+    )
+    plate = StorageUnit.objects.get(barcode="PL-1")
+    assert (plate.rows, plate.columns, plate.order) == (8, 12, "column")

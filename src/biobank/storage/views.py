@@ -11,6 +11,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
@@ -25,7 +26,7 @@ from biobank.core.pdf import table_pdf
 from biobank.core.tenancy import has_permission, organizations_with_permission
 from biobank.specimens.selectors import specimen_get_for_user
 from biobank.storage import rules, selectors, services
-from biobank.storage.models import EQUIPMENT, Kind
+from biobank.storage.models import EQUIPMENT, ContainerType, Kind
 
 
 def _user(request: HttpRequest) -> User:
@@ -86,6 +87,9 @@ def unit_detail(request: HttpRequest, public_id: str) -> HttpResponse:
         "can_manage": can_manage,
         "can_place": can_place,
         "child_kinds": [(k, k.label) for k in Kind if services._fits_under(k, unit.kind)],
+        "container_types": ContainerType.objects.filter(
+            Q(organization__isnull=True) | Q(organization=unit.organization)
+        ).order_by("kind", "code"),
         "is_equipment": unit.kind in EQUIPMENT,
         "readings": unit.readings.all()[:20] if unit.kind in EQUIPMENT else [],
         "excursions": unit.excursions.all()[:10] if unit.kind in EQUIPMENT else [],
@@ -114,6 +118,10 @@ def unit_action(request: HttpRequest, public_id: str, action: str) -> HttpRespon
                 barcode=post.get("barcode", ""),
                 name=post.get("name", ""),
                 kind=post.get("kind", ""),
+                container_type=ContainerType.objects.filter(
+                    Q(organization__isnull=True) | Q(organization=unit.organization),
+                    pk=post.get("container_type") or 0,
+                ).first(),
                 rows=int(post["rows"]) if post.get("rows") else None,
                 columns=int(post["columns"]) if post.get("columns") else None,
                 set_point_c=Decimal(post["set_point_c"]) if post.get("set_point_c") else None,
