@@ -21,9 +21,10 @@ def main() -> int:
 
     django.setup()
     call_command("migrate", verbosity=0)
-    from bench import audit_chain
+    from bench import audit_chain, specimen_search
 
     audit_chain.run(count=int(os.environ.get("BENCH_COUNT", "5000")))
+    specimen_search.run(count=int(os.environ.get("BENCH_SPECIMENS", "1000000")))
     return 0
 
 

@@ -32,9 +32,12 @@ def collection_get_for_user(user: AnyUser, public_id: UUID | str) -> Collection:
 
 
 def specimen_base_for_user(user: AnyUser) -> QuerySet[Specimen]:
-    return Specimen.objects.filter(
-        organization__in=organizations_with_permission(user, "specimen.view")
+    # a literal list, not a subquery: the planner then walks the (organization, …, id)
+    # indexes in id order instead of sorting the whole table
+    organizations = list(
+        organizations_with_permission(user, "specimen.view").values_list("pk", flat=True)
     )
+    return Specimen.objects.filter(organization_id__in=organizations)
 
 
 def specimen_get_for_user(user: AnyUser, barcode: str) -> Specimen:
@@ -76,7 +79,9 @@ def specimen_search_for_user(
     """One page of matching specimens in id order, starting after ``after``."""
     specimens = specimen_base_for_user(user)
     if query.barcode:
-        specimens = specimens.filter(barcode__startswith=query.barcode.strip())
+        # a range, not LIKE, so the (organization, barcode) index serves it on every database
+        prefix = query.barcode.strip()
+        specimens = specimens.filter(barcode__gte=prefix, barcode__lt=prefix + "\U0010ffff")
     if query.collection:
         specimens = specimens.filter(collection__code=query.collection)
     if query.material_type:
@@ -86,7 +91,8 @@ def specimen_search_for_user(
     if query.participant:
         specimens = specimens.filter(participant__code=query.participant.strip())
     if query.sprec:
-        specimens = specimens.filter(sprec__startswith=query.sprec.strip().upper())
+        code = query.sprec.strip().upper()
+        specimens = specimens.filter(sprec__gte=code, sprec__lt=code + "\U0010ffff")
     tz = timezone.get_current_timezone()
     if query.collected_from:
         specimens = specimens.filter(

@@ -120,6 +120,8 @@ class Specimen(models.Model):
             ),
         ]
         indexes = [
+            models.Index(fields=["organization", "id"]),
+            models.Index(fields=["organization", "sprec", "id"]),
             models.Index(fields=["organization", "status", "id"]),
             models.Index(fields=["organization", "material_type", "id"]),
             models.Index(fields=["organization", "collection", "id"]),
