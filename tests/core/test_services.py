@@ -53,6 +53,7 @@ def test_unchanged_update_writes_no_event(cast):
 
 
 def test_bs08_site_carries_signage_data(cast):
+    """BS-08: the entrance signage data of a site."""
     site = services.site_create(
         actor=cast.biosafety,
         organization=cast.demo,
