@@ -96,7 +96,7 @@ def unit_contents(request: HttpRequest, unit_id: UUID) -> list[dict[str, Any]]:
             "material_type": cell.specimen.material_type.code if cell.specimen else None,
             "status": cell.specimen.status if cell.specimen else None,
         }
-        for row in grid.rows
+        for _label, row in grid.rows
         for cell in row
     ]
 

@@ -41,7 +41,7 @@ class Cell:
 @dataclass
 class Grid:
     unit: StorageUnit
-    rows: list[list[Cell]]
+    rows: list[tuple[str, list[Cell]]]
     column_labels: list[str]
     used: int
     capacity: int
@@ -57,10 +57,13 @@ def box_grid(unit: StorageUnit) -> Grid:
         )
     }
     rows = [
-        [
-            Cell(r, c, rules.label(shape, r, c), placed.get((r, c)))
-            for c in range(1, shape.columns + 1)
-        ]
+        (
+            chr(64 + r) if shape.scheme == "alpha" else str(r),
+            [
+                Cell(r, c, rules.label(shape, r, c), placed.get((r, c)))
+                for c in range(1, shape.columns + 1)
+            ],
+        )
         for r in range(1, shape.rows + 1)
     ]
     return Grid(
