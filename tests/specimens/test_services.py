@@ -398,3 +398,29 @@ def test_participant_page_lists_their_specimens(cast, consenting, client):
     client.force_login(cast.technician)
     body = client.get(f"/participants/{consenting.public_id}/").content.decode()
     assert specimen.barcode in body
+
+
+def test_bb01_extracted_dna_carries_its_concentration(cast, consenting):
+    whole = blood(cast, consenting)
+    (dna,) = services.specimen_derive(
+        actor=cast.technician,
+        parent=whole,
+        material_type="DNA",
+        quantity_taken=D("1"),
+        quantities=[D("20")],
+        unit="µg",
+        concentration=D("48.5"),
+        concentration_unit="ng/µL",
+    )
+    dna.refresh_from_db()
+    assert (dna.concentration, dna.concentration_unit) == (D("48.5"), "ng/µL")
+    with pytest.raises(ApplicationError):
+        services.specimen_derive(
+            actor=cast.technician,
+            parent=whole,
+            material_type="DNA",
+            quantity_taken=D("1"),
+            quantities=[D("20")],
+            unit="µg",
+            concentration=D("5"),
+        )

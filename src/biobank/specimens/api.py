@@ -58,6 +58,8 @@ class SpecimenOut(Schema):
     quantity: Decimal
     remaining: Decimal
     unit: str
+    concentration: Decimal | None
+    concentration_unit: str
     container_type: str
     collected_at: datetime | None
     received_at: datetime | None
@@ -123,6 +125,8 @@ class DeriveIn(Schema):
     quantities: list[Decimal]
     unit: str
     parameters: dict[str, Any] | None = None
+    concentration: Decimal | None = None
+    concentration_unit: str = ""
 
 
 class EventIn(Schema):
@@ -264,6 +268,8 @@ def specimen_derive(request: HttpRequest, barcode: str, payload: DeriveIn) -> St
         quantities=payload.quantities,
         unit=payload.unit,
         parameters=payload.parameters,
+        concentration=payload.concentration,
+        concentration_unit=payload.concentration_unit,
     )
     return Status(201, made)
 

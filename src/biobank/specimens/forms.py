@@ -129,6 +129,10 @@ class DeriveForm(forms.Form):
     g = forms.IntegerField(label=_("Centrifugation (g)"), required=False, min_value=1)
     minutes = forms.IntegerField(label=_("Centrifugation (minutes)"), required=False, min_value=1)
     temperature_c = forms.FloatField(label=_("Centrifugation temperature (°C)"), required=False)
+    concentration = forms.DecimalField(label=_("Concentration"), required=False, min_value=0)
+    concentration_unit = forms.CharField(
+        label=_("Concentration unit"), required=False, max_length=20, initial="ng/µL"
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -333,6 +333,8 @@ def specimen_action(request: HttpRequest, barcode: str, action: str) -> HttpResp
                     quantities=[data["quantity_each"]] * data["count"],
                     unit=data["unit"],
                     parameters=parameters,
+                    concentration=data["concentration"],
+                    concentration_unit=data["concentration_unit"] if data["concentration"] else "",
                 )
         elif action == "event":
             form = EventForm(request.POST, prefix="event")

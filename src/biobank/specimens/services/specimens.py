@@ -569,6 +569,8 @@ def specimen_derive(
     container_type: str = "",
     sop: str = "",
     sop_version: str = "",
+    concentration: Decimal | None = None,
+    concentration_unit: str = "",
 ) -> list[Specimen]:
     """Prepare derivatives of another material (whole blood → plasma, buffy coat → DNA):
     ``quantity_taken`` of the parent, in its unit, makes children of ``quantities`` (BB-04)."""
@@ -578,7 +580,7 @@ def specimen_derive(
     parent = _locked(parent)
     mtype = material_type_for(parent.organization, material_type)
     _take(actor, parent, [quantity_taken], reason=f"derived {mtype.code}", keep_empty=keep_empty)
-    return _children(
+    children = _children(
         actor,
         [(parent, quantity_taken)],
         "derivative",
@@ -592,6 +594,18 @@ def specimen_derive(
         sop,
         sop_version,
     )
+    if concentration is not None:
+        if concentration <= 0 or not concentration_unit.strip():
+            raise ApplicationError(_("A concentration is positive and has its unit."), rule="BB-01")
+        Specimen.objects.filter(pk__in=[c.pk for c in children]).update(
+            concentration=concentration, concentration_unit=concentration_unit.strip()
+        )
+        for child in children:
+            child.concentration, child.concentration_unit = (
+                concentration,
+                concentration_unit.strip(),
+            )
+    return children
 
 
 @transaction.atomic
