@@ -196,3 +196,25 @@ def test_a_box_added_from_its_container_type_takes_the_default_geometry(cast, fr
     )
     plate = StorageUnit.objects.get(barcode="PL-1")
     assert (plate.rows, plate.columns, plate.order) == (8, 12, "column")
+
+
+def test_bb02_restrictions_set_on_the_page_refuse_other_material(cast, freezer, client):
+    from biobank.specimens.models import MaterialType
+
+    plasma = MaterialType.objects.get(code="PLASMA", organization=None)
+    client.force_login(cast.manager)
+    client.post(
+        f"/storage/{freezer.rack.public_id}/restrict/",
+        {"material_types": [plasma.pk], "temperature_class": "MINUS_60_TO_85"},
+    )
+    freezer.rack.refresh_from_db()
+    assert freezer.rack.temperature_class_id == "MINUS_60_TO_85"
+    (seed,) = seeds(cast, 1)
+    client.force_login(cast.technician)
+    response = client.post(
+        f"/storage/{freezer.box1.public_id}/place/",
+        {"position": "A1", "barcode": seed.barcode},
+        follow=True,
+    )
+    assert "RACK-A" in response.content.decode()
+    assert not Placement.objects.exists()

@@ -913,3 +913,42 @@ def free_by_temperature(units: Iterable[StorageUnit]) -> list[tuple[str, int, in
         entry[0] += capacity - used
         entry[1] += capacity
     return [(name, free, capacity) for name, (free, capacity) in sorted(totals.items())]
+
+
+@transaction.atomic
+def unit_restrict(
+    *,
+    actor: User | None,
+    unit: StorageUnit,
+    material_types: Sequence[Any],
+    collections: Sequence[Any],
+    temperature_class: Any = None,
+) -> StorageUnit:
+    """What a unit (and everything below it) accepts: material types, collections, and its
+    temperature class (BB-02). Empty lists accept anything."""
+    require_permission(actor, "storage.manage", unit.organization)
+    if any(c.organization_id != unit.organization_id for c in collections):
+        raise ApplicationError(_("The collection belongs to another organization."))
+    before = {
+        "material_types": sorted(t.code for t in unit.allowed_material_types.all()),
+        "collections": sorted(c.code for c in unit.allowed_collections.all()),
+        "temperature_class": unit.temperature_class_id,
+    }
+    unit.allowed_material_types.set(material_types)
+    unit.allowed_collections.set(collections)
+    unit.temperature_class = temperature_class
+    unit.save(update_fields=["temperature_class", "updated_at"])
+    audit_record(
+        actor=actor,
+        action=AuditEvent.Action.UPDATE,
+        organization=unit.organization,
+        instance=unit,
+        before=before,
+        after={
+            "material_types": sorted(t.code for t in material_types),
+            "collections": sorted(c.code for c in collections),
+            "temperature_class": temperature_class.pk if temperature_class else None,
+        },
+        reason="restrictions",
+    )
+    return unit

@@ -26,7 +26,7 @@ from biobank.core.pdf import table_pdf
 from biobank.core.tenancy import has_permission, organizations_with_permission
 from biobank.specimens.selectors import specimen_get_for_user
 from biobank.storage import rules, selectors, services
-from biobank.storage.models import EQUIPMENT, ContainerType, Kind
+from biobank.storage.models import EQUIPMENT, ContainerType, Kind, StorageUnit
 
 
 def _user(request: HttpRequest) -> User:
@@ -73,6 +73,20 @@ def unit_roots(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _restriction_choices(unit: StorageUnit) -> dict[str, Any]:
+    from biobank.specimens.models import Collection, MaterialType, StorageTemperature
+
+    return {
+        "material_types": MaterialType.objects.filter(
+            Q(organization__isnull=True) | Q(organization=unit.organization), is_active=True
+        ).order_by("category_id", "code"),
+        "collections": Collection.objects.filter(organization=unit.organization),
+        "temperatures": StorageTemperature.objects.all(),
+        "chosen_types": {t.pk for t in unit.allowed_material_types.all()},
+        "chosen_collections": {c.pk for c in unit.allowed_collections.all()},
+    }
+
+
 @login_required
 def unit_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     unit = selectors.unit_get_for_user(request.user, public_id)
@@ -95,6 +109,7 @@ def unit_detail(request: HttpRequest, public_id: str) -> HttpResponse:
         "excursions": unit.excursions.all()[:10] if unit.kind in EQUIPMENT else [],
         "accesses": selectors.access_records(unit)[:30],
         "grants": unit.grants.filter(revoked_at__isnull=True).select_related("user"),
+        "restriction_choices": _restriction_choices(unit) if can_manage else None,
         "can_grant": has_permission(request.user, "storage.grant", unit.organization),
     }
     if unit.is_holder:
@@ -147,6 +162,25 @@ def unit_action(request: HttpRequest, public_id: str, action: str) -> HttpRespon
                 _("%(barcode)s moved to %(label)s.")
                 % {"barcode": specimen.barcode, "label": services.label_of(placement)},
             )
+        elif action == "restrict":
+            from biobank.specimens.models import Collection, MaterialType, StorageTemperature
+
+            services.unit_restrict(
+                actor=actor,
+                unit=unit,
+                material_types=list(
+                    MaterialType.objects.filter(pk__in=post.getlist("material_types"))
+                ),
+                collections=list(
+                    Collection.objects.filter(
+                        organization=unit.organization, pk__in=post.getlist("collections")
+                    )
+                ),
+                temperature_class=StorageTemperature.objects.filter(
+                    code=post.get("temperature_class", "")
+                ).first(),
+            )
+            messages.success(request, _("Restrictions saved."))
         elif action == "grant":
             person = User.objects.filter(username=post.get("username", "").strip()).first()
             if person is None:
