@@ -15,6 +15,8 @@ from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
+from django.utils.translation import gettext as _
+
 from biobank.core.rule_registry import implements
 
 DUO_FILE = Path(__file__).resolve().parent / "data" / "duo_terms.csv"
@@ -152,37 +154,39 @@ def consent_permits(
     """Whether ``use`` stays within the consented scope, period and method (HB-04)."""
     tree = tree or duo_tree()
     if consent.state == "withdrawn":
-        return Decision(False, "consent was withdrawn", "HB-03")
+        return Decision(False, _("consent was withdrawn"), "HB-03")
     if consent.state == "expired" or use.on > consent.valid_until:
-        return Decision(False, f"consent period ended on {consent.valid_until}", "HR-04")
+        return Decision(False, _("consent period ended on %s") % consent.valid_until, "HR-04")
     if use.on < consent.valid_from:
-        return Decision(False, f"consent starts on {consent.valid_from}", "HB-04")
+        return Decision(False, _("consent starts on %s") % consent.valid_from, "HB-04")
     if not use.purposes:
-        return Decision(False, "the use names no purpose (DUO term)", "HB-04")
+        return Decision(False, _("the use names no purpose (DUO term)"), "HB-04")
     for purpose in sorted(use.purposes):
         if not any(tree.covers(granted, purpose) for granted in consent.permissions):
-            return Decision(False, f"consent does not cover {tree.name(purpose)} use", "HB-04")
+            return Decision(False, _("consent does not cover %s use") % tree.name(purpose), "HB-04")
         if _only_disease_specific(consent, purpose, tree) and (
             not use.diseases or not use.diseases <= consent.diseases
         ):
             named = ", ".join(sorted(consent.diseases)) or "no disease"
-            return Decision(False, f"consent covers research on {named} only", "HB-04")
+            return Decision(False, _("consent covers research on %s only") % named, "HB-04")
     if use.commercial and (not consent.commercial_use or consent.modifiers & {NCU, NPUNCU, NPU}):
-        return Decision(False, "consent does not permit commercial use", "HB-04")
+        return Decision(False, _("consent does not permit commercial use"), "HB-04")
     if POA in use.purposes and NPOA in consent.modifiers:
-        return Decision(False, "consent prohibits ancestry research", "HB-04")
+        return Decision(False, _("consent prohibits ancestry research"), "HB-04")
     if use.nhi_linkage and not consent.nhi_linkage:
-        return Decision(False, "consent does not permit health-insurance data linkage", "HB-04")
+        return Decision(False, _("consent does not permit health-insurance data linkage"), "HB-04")
     if use.participant_deceased and not consent.after_death:
-        return Decision(False, "consent does not extend beyond death or loss of capacity", "HB-02")
+        return Decision(
+            False, _("consent does not extend beyond death or loss of capacity"), "HB-02"
+        )
     if IRB in consent.modifiers and not use.irb_approved:
-        return Decision(False, "consent requires ethics committee approval of the use", "HB-04")
+        return Decision(False, _("consent requires ethics committee approval of the use"), "HB-04")
     if GSO in consent.modifiers and not use.genetic_study:
-        return Decision(False, "consent is for genetic studies only", "HB-04")
+        return Decision(False, _("consent is for genetic studies only"), "HB-04")
     conditions = tuple(
         sorted(REQUESTER_CONDITIONS[m] for m in consent.modifiers if m in REQUESTER_CONDITIONS)
     )
-    return Decision(True, "within the consented scope and period", "HB-04", conditions)
+    return Decision(True, _("within the consented scope and period"), "HB-04", conditions)
 
 
 def _only_disease_specific(consent: ConsentTerms, purpose: str, tree: DuoTree) -> bool:
@@ -199,21 +203,23 @@ def narrowing_is_valid(
     tree = tree or duo_tree()
     for granted in new.permissions:
         if not any(tree.covers(previous, granted) for previous in old.permissions):
-            return Decision(False, f"{tree.name(granted)} was not consented before", "HB-03")
+            return Decision(False, _("%s was not consented before") % tree.name(granted), "HB-03")
     if not new.permissions:
         return Decision(
             False, "a narrowed consent keeps at least one use; withdraw instead", "HB-03"
         )
     if old.modifiers - new.modifiers:
-        return Decision(False, "conditions of the consent cannot be removed", "HB-03")
+        return Decision(False, _("conditions of the consent cannot be removed"), "HB-03")
     if old.diseases and (not new.diseases or new.diseases - old.diseases):
-        return Decision(False, "disease-specific consent cannot gain diseases", "HB-03")
+        return Decision(False, _("disease-specific consent cannot gain diseases"), "HB-03")
     for option in ("commercial_use", "nhi_linkage", "after_death"):
         if getattr(new, option) and not getattr(old, option):
-            return Decision(False, f"{option.replace('_', ' ')} was not consented before", "HB-03")
+            return Decision(
+                False, _("%s was not consented before") % option.replace("_", " "), "HB-03"
+            )
     if new.valid_until > old.valid_until or new.valid_from < old.valid_from:
-        return Decision(False, "the consented period cannot grow", "HB-03")
-    return Decision(True, "narrower than before", "HB-03")
+        return Decision(False, _("the consented period cannot grow"), "HB-03")
+    return Decision(True, _("narrower than before"), "HB-03")
 
 
 # Who signs (HB-02) ---------------------------------------------------------------------------
@@ -234,17 +240,21 @@ def signers_are_valid(capacity: str, signed_by: str, representative_relation: st
     try:
         required = REQUIRED_SIGNERS[capacity]
     except KeyError:
-        return Decision(False, f"unknown capacity {capacity!r}", "HB-02")
+        return Decision(False, _("unknown capacity %s") % capacity, "HB-02")
     if signed_by != required:
         wording = {
-            "participant": "the participant signs",
-            "representative": "the legal representative signs",
-            "both": "both the participant and the legal representative sign",
+            "participant": _("for this participant the participant signs"),
+            "representative": _("for this participant the legal representative signs"),
+            "both": _(
+                "for this participant both the participant and the legal representative sign"
+            ),
         }[required]
-        return Decision(False, f"for this participant {wording}", "HB-02")
+        return Decision(False, wording, "HB-02")
     if required in {"representative", "both"} and not representative_relation.strip():
-        return Decision(False, "record the representative's relation to the participant", "HB-02")
-    return Decision(True, "signed as the Act requires", "HB-02")
+        return Decision(
+            False, _("record the representative's relation to the participant"), "HB-02"
+        )
+    return Decision(True, _("signed as the Act requires"), "HB-02")
 
 
 @implements("HB-02")
@@ -252,19 +262,21 @@ def capacity_fits_birth_year(capacity: str, birth_year: int | None, signed_on: d
     """The capacity recorded must fit the participant's age that year: a minor (under 18) is
     recorded as a minor, an adult is not; under 7 / 7 and over likewise where the year decides."""
     if birth_year is None:
-        return Decision(True, "age unknown", "HB-02")
+        return Decision(True, _("age unknown"), "HB-02")
     oldest = signed_on.year - birth_year  # age at the end of that year
     youngest = oldest - 1
     minors = {"minor_under_7", "minor_7_plus"}
     if oldest < 18 and capacity not in minors:
-        return Decision(False, "the participant is a minor: record the minor's capacity", "HB-02")
+        return Decision(
+            False, _("the participant is a minor: record the minor's capacity"), "HB-02"
+        )
     if youngest >= 18 and capacity in minors:
-        return Decision(False, "the participant is an adult", "HB-02")
+        return Decision(False, _("the participant is an adult"), "HB-02")
     if oldest < 7 and capacity == "minor_7_plus":
-        return Decision(False, "the participant is under 7", "HB-02")
+        return Decision(False, _("the participant is under 7"), "HB-02")
     if youngest >= 7 and capacity == "minor_under_7":
-        return Decision(False, "the participant is 7 or over", "HB-02")
-    return Decision(True, "capacity fits the age", "HB-02")
+        return Decision(False, _("the participant is 7 or over"), "HB-02")
+    return Decision(True, _("capacity fits the age"), "HB-02")
 
 
 def capacity_from_age(birth_date: date | None, on: date) -> str | None:
@@ -321,9 +333,9 @@ def withdrawal_effects(
     keep: list[tuple[HeldItem, str]] = []
     for item in held:
         if item.key in agreed:
-            keep.append((item, "kept by the participant's written agreement"))
+            keep.append((item, _("kept by the participant's written agreement")))
         elif item.delinked:
-            keep.append((item, "delinked"))
+            keep.append((item, _("delinked")))
         else:
             destroy.append(item)
     return WithdrawalEffects(destroy=tuple(destroy), keep=tuple(keep), notify=tuple(recipients))

@@ -6,8 +6,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+
 from biobank.core.rule_registry import implements
 
+STATUS_WORDS = {
+    "expected": _lazy("expected"),
+    "collected": _lazy("collected"),
+    "received": _lazy("received"),
+    "in_process": _lazy("in process"),
+    "available": _lazy("available"),
+    "reserved": _lazy("reserved"),
+    "distributed": _lazy("distributed"),
+    "depleted": _lazy("depleted"),
+    "destroyed": _lazy("destroyed"),
+    "missing": _lazy("missing"),
+}
 HELD_STATUSES = frozenset(
     {"expected", "collected", "received", "in_process", "available", "reserved", "missing"}
 )
@@ -44,7 +59,8 @@ def take_from(
     total = sum(amounts, Decimal(0))
     if total > remaining:
         raise QuantityError(
-            f"the children need {total.normalize():f} but only {remaining.normalize():f} remain"
+            _("the children need %(need)s but only %(left)s remain")
+            % {"need": f"{total.normalize():f}", "left": f"{remaining.normalize():f}"}
         )
     left = remaining - total
     return Take(remaining=left, depleted=left == 0 and not keep_when_empty)
@@ -60,22 +76,24 @@ def lineage_is_valid(kind: str, parent_types: Sequence[str], child_type: str) ->
     a pool joins several parents of one type."""
     if kind == "aliquot":
         if len(parent_types) != 1 or parent_types[0] != child_type:
-            return Decision(False, "an aliquot has one parent of the same material type", "BB-04")
+            return Decision(
+                False, _("an aliquot has one parent of the same material type"), "BB-04"
+            )
     elif kind == "derivative":
         if len(parent_types) != 1:
-            return Decision(False, "a derivative has one parent", "BB-04")
+            return Decision(False, _("a derivative has one parent"), "BB-04")
         if parent_types[0] == child_type:
             return Decision(
                 False, "a derivative changes the material type; use an aliquot", "BB-04"
             )
     elif kind == "pool":
         if len(parent_types) < 2:
-            return Decision(False, "a pool joins at least two parents", "BB-04")
+            return Decision(False, _("a pool joins at least two parents"), "BB-04")
         if len(set(parent_types)) != 1 or parent_types[0] != child_type:
-            return Decision(False, "a pool joins parents of one material type", "BB-04")
+            return Decision(False, _("a pool joins parents of one material type"), "BB-04")
     else:
-        return Decision(False, f"unknown lineage kind {kind!r}", "BB-04")
-    return Decision(True, "lineage kind fits the material types", "BB-04")
+        return Decision(False, _("unknown lineage kind %s") % kind, "BB-04")
+    return Decision(True, _("lineage kind fits the material types"), "BB-04")
 
 
 @implements("BB-03")
@@ -84,13 +102,13 @@ def source_is_valid(category: str, has_participant: bool, source_organism: str) 
     names its source organism instead (BB-03)."""
     if category == "human":
         if not has_participant:
-            return Decision(False, "human material belongs to a participant", "BB-03")
-        return Decision(True, "human material from a participant", "BB-03")
+            return Decision(False, _("human material belongs to a participant"), "BB-03")
+        return Decision(True, _("human material from a participant"), "BB-03")
     if has_participant:
-        return Decision(False, "non-human material has no participant", "BB-03")
+        return Decision(False, _("non-human material has no participant"), "BB-03")
     if not source_organism.strip():
-        return Decision(False, "name the source organism (species, strain)", "BB-03")
-    return Decision(True, "non-human material with its source organism", "BB-03")
+        return Decision(False, _("name the source organism (species, strain)"), "BB-03")
+    return Decision(True, _("non-human material with its source organism"), "BB-03")
 
 
 @implements("HB-03", "BB-01")
@@ -99,14 +117,14 @@ def new_use_block(
 ) -> Decision:
     """Whether a specimen may be put to a new use (reserved, aliquoted for a request, shipped)."""
     if consent_withdrawn:
-        return Decision(False, "the participant withdrew consent", "HB-03")
+        return Decision(False, _("the participant withdrew consent"), "HB-03")
     if on_hold:
-        return Decision(False, "the specimen is on hold", "BB-02")
+        return Decision(False, _("the specimen is on hold"), "BB-02")
     if status != USABLE_STATUS:
-        return Decision(False, f"the specimen is {status.replace('_', ' ')}", "BB-02")
+        return Decision(False, _("the specimen is %s") % STATUS_WORDS.get(status, status), "BB-02")
     if remaining <= 0:
-        return Decision(False, "nothing remains", "BB-04")
-    return Decision(True, "available for new use", "BB-02")
+        return Decision(False, _("nothing remains"), "BB-04")
+    return Decision(True, _("available for new use"), "BB-02")
 
 
 PROCESSABLE_STATUSES = frozenset({"collected", "received", "in_process", "available"})
@@ -116,12 +134,12 @@ PROCESSABLE_STATUSES = frozenset({"collected", "received", "in_process", "availa
 def can_process(*, status: str, consent_withdrawn: bool, on_hold: bool) -> Decision:
     """Whether material may be prepared further (aliquoted, derived, pooled)."""
     if consent_withdrawn:
-        return Decision(False, "the participant withdrew consent", "HB-03")
+        return Decision(False, _("the participant withdrew consent"), "HB-03")
     if on_hold:
-        return Decision(False, "the specimen is on hold", "BB-02")
+        return Decision(False, _("the specimen is on hold"), "BB-02")
     if status not in PROCESSABLE_STATUSES:
-        return Decision(False, f"the specimen is {status.replace('_', ' ')}", "BB-02")
-    return Decision(True, "may be prepared", "BB-02")
+        return Decision(False, _("the specimen is %s") % STATUS_WORDS.get(status, status), "BB-02")
+    return Decision(True, _("may be prepared"), "BB-02")
 
 
 QUANTUM = Decimal("0.0001")  # the database keeps four decimal places
