@@ -141,6 +141,7 @@ INSTALLED_APPS = [
     "biobank.participants",
     "biobank.specimens",
     "biobank.storage",
+    "biobank.ethics",
 ]
 
 MIDDLEWARE = [

@@ -354,3 +354,9 @@ def test_ec09_fourteen_working_days_in_plain_weeks():
 def test_ec09_a_typhoon_day_off_moves_the_deadline():
     typhoon = {date(2026, 5, 12): False}
     assert review_notice_due(date(2026, 5, 4), overrides=typhoon) == date(2026, 5, 25)
+
+
+def test_rules_page_shows_where_ec04_is_enforced(cast, client):
+    client.force_login(cast.irb_admin)
+    body = client.get("/rules/").content.decode()
+    assert "biobank.ethics.rules.score_audit" in body
