@@ -359,4 +359,4 @@ def test_ec09_a_typhoon_day_off_moves_the_deadline():
 def test_rules_page_shows_where_ec04_is_enforced(cast, client):
     client.force_login(cast.irb_admin)
     body = client.get("/rules/").content.decode()
-    assert "biobank.ethics.rules.score_audit" in body
+    assert "biobank.ethics.rules.audit.score_audit" in body

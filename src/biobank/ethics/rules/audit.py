@@ -26,7 +26,7 @@ from pathlib import Path
 from biobank.core.calendar import Overrides, add_working_days
 from biobank.core.rule_registry import implements
 
-CRITERIA_FILE = Path(__file__).resolve().parent / "data" / "criteria.csv"
+CRITERIA_FILE = Path(__file__).resolve().parents[1] / "data" / "criteria.csv"
 CRITERIA_COLUMNS = (
     "number",
     "chapter",
