@@ -142,6 +142,7 @@ INSTALLED_APPS = [
     "biobank.specimens",
     "biobank.storage",
     "biobank.ethics",
+    "biobank.biosafety",
 ]
 
 MIDDLEWARE = [
