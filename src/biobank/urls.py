@@ -13,5 +13,6 @@ urlpatterns = [
     path("participants/", include("biobank.participants.urls")),
     path("specimens/", include("biobank.specimens.urls")),
     path("storage/", include("biobank.storage.urls")),
+    path("ethics/", include("biobank.ethics.urls")),
     path("", include("biobank.core.urls")),
 ]

@@ -162,7 +162,13 @@ def foreign(cast) -> dict[str, Any]:
         columns=9,
     )
     storage_services.specimen_place(actor=cast.outsider, specimen=specimen, unit=box, position="A1")
+    from biobank.ethics import services as ethics_services
+
+    irb = ethics_services.irb_create(
+        actor=None, organization=cast.other, code="OTHER-IRB", name="他院IRB", kind="institution"
+    )
     return {
+        "irb": irb,
         "unit": box,
         "specimen": specimen,
         "collection": collection,
@@ -238,6 +244,8 @@ FOREIGN_RECORD: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "api:unit_access": lambda f: {"unit_id": f["unit"].public_id},
     "api:specimen_check_out": lambda f: {"barcode": f["specimen"].barcode},
     "api:specimen_check_in": lambda f: {"barcode": f["specimen"].barcode},
+    "ethics:irb-detail": lambda f: {"public_id": f["irb"].public_id},
+    "ethics:self-assessment": lambda f: {"public_id": f["irb"].public_id, "year": 2026},
 }
 
 PARAMETERISED = [name for name, pattern in all_url_patterns() if _parameters(pattern)]

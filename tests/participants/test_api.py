@@ -8,6 +8,7 @@ import json
 from datetime import date, timedelta
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 
 from biobank.core import services as core_services
@@ -233,11 +234,18 @@ def test_hb04_a_gru_consent_permits_an_hmb_use(cast, client, person):
     body = response.json()
     assert body["allowed"] is True
     assert body["rule"] == "HB-04"
-    assert body["reason"] == "within the consented scope and period"
+    assert body["reason"] == "在同意之範圍與期間內"  # the platform's language by default
     assert body["conditions"] == []
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    again = api.post(
+        f"/participants/{person.public_id}/use-check",
+        {"purposes": [rules.HMB], "on": "2024-06-01"},
+    ).json()
+    assert again["reason"] == "within the consented scope and period"
 
 
 def test_hb04_commercial_use_is_refused_when_the_form_offers_none(cast, client, person):
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     api = Api(client, cast.technician)
     body = api.post(
         f"/participants/{person.public_id}/use-check",

@@ -25,6 +25,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     if has_permission_anywhere(user, "specimen.view"):
         items.append((reverse("specimens:specimen-search"), _("Specimens")))
         items.append((reverse("specimens:collection-list"), _("Collections")))
+    if has_permission_anywhere(user, "irb.view"):
+        items.append((reverse("ethics:irb-list"), _("Ethics committees")))
     if has_permission_anywhere(user, "storage.view"):
         items.append((reverse("storage:unit-roots"), _("Storage")))
     items += [

@@ -64,6 +64,8 @@ collection.manage       x  .  .  .  .  .  .  .  .
 storage.view            x  x  x  x  .  .  .  x  .
 storage.manage          x  x  .  .  .  .  .  .  .
 storage.grant           x  .  .  x  .  .  .  .  .
+irb.view                x  .  x  .  x  x  .  x  .
+irb.manage              .  .  .  .  x  .  .  .  .
 """
 # fmt: on
 
