@@ -32,22 +32,13 @@ from biobank.core.forms import (
     WorkingDayForm,
 )
 from biobank.core.models import AuditEvent, CalendarOverride, Obligation, User
+from biobank.core.pages import acting_user, refuse
 from biobank.core.roles import PERMISSION_TABLE, ROLE_ABBREVIATIONS
 from biobank.core.tenancy import (
     has_permission,
     has_permission_anywhere,
     organizations_with_permission,
 )
-
-
-def _user(request: HttpRequest) -> User:
-    assert isinstance(request.user, User)
-    return request.user
-
-
-def _refuse(request: HttpRequest, error: ApplicationError) -> None:
-    text = f"{error.message} ({error.rule})" if error.rule else error.message
-    messages.error(request, text)
 
 
 @login_required
@@ -85,9 +76,11 @@ def organization_create(request: HttpRequest) -> HttpResponse:
     form = OrganizationCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            organization = services.organization_create(actor=_user(request), **form.cleaned_data)
+            organization = services.organization_create(
+                actor=acting_user(request), **form.cleaned_data
+            )
         except ApplicationError as error:
-            _refuse(request, error)
+            refuse(request, error)
         else:
             messages.success(request, _("Organization registered."))
             return redirect("core:organization-detail", code=organization.code)
@@ -124,10 +117,10 @@ def organization_edit(request: HttpRequest, code: str) -> HttpResponse:
         reason = data.pop("reason", "")
         try:
             services.organization_update(
-                actor=_user(request), organization=organization, reason=reason, **data
+                actor=acting_user(request), organization=organization, reason=reason, **data
             )
         except ApplicationError as error:
-            _refuse(request, error)
+            refuse(request, error)
         else:
             messages.success(request, _("Saved."))
             return redirect("core:organization-detail", code=organization.code)
@@ -145,9 +138,11 @@ def site_create(request: HttpRequest, code: str) -> HttpResponse:
         data = dict(form.cleaned_data)
         data.pop("reason", None)
         try:
-            site = services.site_create(actor=_user(request), organization=organization, **data)
+            site = services.site_create(
+                actor=acting_user(request), organization=organization, **data
+            )
         except ApplicationError as error:
-            _refuse(request, error)
+            refuse(request, error)
         else:
             messages.success(request, _("Site registered."))
             return redirect("core:site-detail", public_id=site.public_id)
@@ -178,9 +173,9 @@ def site_edit(request: HttpRequest, public_id: str) -> HttpResponse:
         data = dict(form.cleaned_data)
         reason = data.pop("reason", "")
         try:
-            services.site_update(actor=_user(request), site=site, reason=reason, **data)
+            services.site_update(actor=acting_user(request), site=site, reason=reason, **data)
         except ApplicationError as error:
-            _refuse(request, error)
+            refuse(request, error)
         else:
             messages.success(request, _("Saved."))
             return redirect("core:site-detail", public_id=site.public_id)
@@ -196,7 +191,7 @@ def membership_create(request: HttpRequest, code: str) -> HttpResponse:
         try:
             if data["new_user"]:
                 services.user_create(
-                    actor=_user(request),
+                    actor=acting_user(request),
                     organization=organization,
                     username=data["username"],
                     password=data["password"] or None,
@@ -206,13 +201,13 @@ def membership_create(request: HttpRequest, code: str) -> HttpResponse:
                 )
             else:
                 services.membership_add(
-                    actor=_user(request),
+                    actor=acting_user(request),
                     organization=organization,
                     user=User.objects.get(username=data["username"]),
                     role=data["role"],
                 )
         except ApplicationError as error:
-            _refuse(request, error)
+            refuse(request, error)
         else:
             messages.success(request, _("Membership added."))
             return redirect("core:organization-detail", code=organization.code)
@@ -233,10 +228,12 @@ def membership_end(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         try:
             services.membership_end(
-                actor=_user(request), membership=membership, reason=form.cleaned_data["reason"]
+                actor=acting_user(request),
+                membership=membership,
+                reason=form.cleaned_data["reason"],
             )
         except ApplicationError as error:
-            _refuse(request, error)
+            refuse(request, error)
         else:
             messages.success(request, _("Membership ended."))
     return redirect("core:organization-detail", code=membership.organization.code)
@@ -273,7 +270,7 @@ def obligation_detail(request: HttpRequest, public_id: str) -> HttpResponse:
                 close_form = EvidenceForm(request.POST)
                 if close_form.is_valid():
                     services.obligation_close(
-                        actor=_user(request),
+                        actor=acting_user(request),
                         obligation=obligation,
                         evidence=close_form.cleaned_data["evidence"],
                     )
@@ -283,14 +280,14 @@ def obligation_detail(request: HttpRequest, public_id: str) -> HttpResponse:
                 waive_form = ReasonForm(request.POST)
                 if waive_form.is_valid():
                     services.obligation_waive(
-                        actor=_user(request),
+                        actor=acting_user(request),
                         obligation=obligation,
                         reason=waive_form.cleaned_data["reason"],
                     )
                     messages.success(request, _("Obligation waived."))
                     return redirect("core:obligation-detail", public_id=obligation.public_id)
         except ApplicationError as error:
-            _refuse(request, error)
+            refuse(request, error)
     return render(
         request,
         "core/obligation_detail.html",
@@ -336,14 +333,14 @@ def calendar_page(request: HttpRequest) -> HttpResponse:
             data = form.cleaned_data
             try:
                 services.calendar_override_set(
-                    actor=_user(request),
+                    actor=acting_user(request),
                     organization=data["organization"],
                     day=data["day"],
                     is_working_day=data["is_working_day"],
                     reason=data["reason"],
                 )
             except ApplicationError as error:
-                _refuse(request, error)
+                refuse(request, error)
             else:
                 messages.success(request, _("Calendar updated."))
                 return redirect("core:calendar")
@@ -427,7 +424,7 @@ def audit_search(request: HttpRequest) -> HttpResponseBase:
         if not has_permission_anywhere(request.user, "audit.export"):
             raise Http404("no audit export right")
         audit_record(
-            actor=_user(request),
+            actor=acting_user(request),
             action=AuditEvent.Action.EXPORT,
             object_type="core.auditevent",
             object_id="search",

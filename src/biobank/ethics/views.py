@@ -12,19 +12,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from biobank.core.errors import ApplicationError
-from biobank.core.models import User
+from biobank.core.pages import acting_user, refuse
 from biobank.core.tenancy import has_permission
 from biobank.ethics import rules, selectors, services
 from biobank.ethics.models import AuditCriterion, IRBMember, SelfAssessment
-
-
-def _user(request: HttpRequest) -> User:
-    assert isinstance(request.user, User)
-    return request.user
-
-
-def _refuse(request: HttpRequest, error: ApplicationError) -> None:
-    messages.error(request, f"{error.message} ({error.rule})" if error.rule else error.message)
 
 
 @login_required
@@ -42,7 +33,7 @@ def irb_detail(request: HttpRequest, public_id: str) -> HttpResponse:
         post = request.POST
         try:
             services.irb_member_add(
-                actor=_user(request),
+                actor=acting_user(request),
                 irb=irb,
                 name=post.get("name", ""),
                 gender=post.get("gender", ""),
@@ -55,7 +46,7 @@ def irb_detail(request: HttpRequest, public_id: str) -> HttpResponse:
                 else None,
             )
         except (ApplicationError, ValueError) as error:
-            _refuse(request, error) if isinstance(error, ApplicationError) else messages.error(
+            refuse(request, error) if isinstance(error, ApplicationError) else messages.error(
                 request, _("Check the dates.")
             )
         else:
@@ -85,7 +76,7 @@ def self_assessment(request: HttpRequest, public_id: str, year: int) -> HttpResp
     if request.method == "POST" and can_manage:
         try:
             services.self_assessment_rate(
-                actor=_user(request),
+                actor=acting_user(request),
                 irb=irb,
                 year=year,
                 number=request.POST.get("number", ""),
@@ -93,7 +84,7 @@ def self_assessment(request: HttpRequest, public_id: str, year: int) -> HttpResp
                 evidence=request.POST.get("evidence", ""),
             )
         except ApplicationError as error:
-            _refuse(request, error)
+            refuse(request, error)
         return redirect(f"{request.path}#c{request.POST.get('number', '').replace('.', '-')}")
     assessment = SelfAssessment.objects.filter(irb=irb, year=year).first()
     ratings = assessment.ratings if assessment else {}

@@ -16,7 +16,8 @@ from django.views.decorators.http import require_POST
 
 from biobank.core.audit import audit_record
 from biobank.core.errors import ApplicationError
-from biobank.core.models import AuditEvent, User
+from biobank.core.models import AuditEvent
+from biobank.core.pages import acting_user, refuse
 from biobank.core.selectors import audit_history_for_user
 from biobank.core.tenancy import has_permission, organizations_with_permission
 from biobank.participants import selectors, services
@@ -32,15 +33,6 @@ from biobank.participants.forms import (
 from biobank.participants.identity_numbers import is_valid_national_id
 from biobank.participants.models import Consent, ConsentForm, DuoTerm, IdentityRecord
 from biobank.participants.vault import Identity
-
-
-def _user(request: HttpRequest) -> User:
-    assert isinstance(request.user, User)
-    return request.user
-
-
-def _refuse(request: HttpRequest, error: ApplicationError) -> None:
-    messages.error(request, f"{error.message} ({error.rule})" if error.rule else error.message)
 
 
 @login_required
@@ -83,7 +75,7 @@ def participant_create(request: HttpRequest) -> HttpResponse:
         )
         try:
             participant = services.participant_register(
-                actor=_user(request),
+                actor=acting_user(request),
                 organization=organization,
                 code=data["code"],
                 sex=data["sex"],
@@ -101,7 +93,7 @@ def participant_create(request: HttpRequest) -> HttpResponse:
                 else None,
             )
         except ApplicationError as error:
-            _refuse(request, error)
+            refuse(request, error)
         else:
             messages.success(request, _("Participant %s registered.") % participant.code)
             return redirect("participants:participant-detail", public_id=participant.public_id)
@@ -161,7 +153,7 @@ def consent_create(request: HttpRequest, public_id: str) -> HttpResponse:
         data = form.cleaned_data
         try:
             services.consent_record(
-                actor=_user(request),
+                actor=acting_user(request),
                 participant=participant,
                 form=data["form"],
                 signed_on=data["signed_on"],
@@ -178,7 +170,7 @@ def consent_create(request: HttpRequest, public_id: str) -> HttpResponse:
                 document=data["document"],
             )
         except ApplicationError as error:
-            _refuse(request, error)
+            refuse(request, error)
         else:
             messages.success(request, _("Consent recorded."))
             return redirect("participants:participant-detail", public_id=participant.public_id)
@@ -204,14 +196,14 @@ def participant_withdraw(request: HttpRequest, public_id: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid() and request.POST.get("confirm") == "yes":
         try:
             services.consent_withdraw(
-                actor=_user(request),
+                actor=acting_user(request),
                 participant=participant,
                 on=form.cleaned_data["on"],
                 kept_by_agreement=kept,
                 note=form.cleaned_data["note"],
             )
         except ApplicationError as error:
-            _refuse(request, error)
+            refuse(request, error)
         else:
             messages.success(request, _("Withdrawal recorded; obligations opened."))
             return redirect("participants:participant-detail", public_id=participant.public_id)
@@ -228,10 +220,12 @@ def participant_delink(request: HttpRequest, public_id: str) -> HttpResponse:
     if request.method == "POST":
         try:
             services.participant_delink(
-                actor=_user(request), participant=participant, reason=request.POST.get("reason", "")
+                actor=acting_user(request),
+                participant=participant,
+                reason=request.POST.get("reason", ""),
             )
         except ApplicationError as error:
-            _refuse(request, error)
+            refuse(request, error)
         else:
             messages.success(request, _("Participant delinked: identity removed for good."))
             return redirect("participants:participant-detail", public_id=participant.public_id)
@@ -245,13 +239,13 @@ def reidentification_create(request: HttpRequest, public_id: str) -> HttpRespons
     if request.method == "POST" and form.is_valid():
         try:
             services.reidentification_request(
-                actor=_user(request),
+                actor=acting_user(request),
                 participant=participant,
                 reason=form.cleaned_data["reason"],
                 hours=form.cleaned_data["hours"],
             )
         except ApplicationError as error:
-            _refuse(request, error)
+            refuse(request, error)
         else:
             messages.success(request, _("Request sent for approval."))
             return redirect("participants:participant-detail", public_id=participant.public_id)
@@ -270,9 +264,9 @@ def reidentification_create(request: HttpRequest, public_id: str) -> HttpRespons
 def identity_view(request: HttpRequest, public_id: str) -> HttpResponse:
     participant = selectors.participant_get_for_user(request.user, public_id)
     try:
-        identity = services.identity_reveal(actor=_user(request), participant=participant)
+        identity = services.identity_reveal(actor=acting_user(request), participant=participant)
     except ApplicationError as error:
-        _refuse(request, error)
+        refuse(request, error)
         return redirect("participants:participant-detail", public_id=participant.public_id)
     response = render(
         request, "participants/identity.html", {"participant": participant, "identity": identity}
@@ -298,13 +292,13 @@ def reidentification_decide(request: HttpRequest, public_id: str) -> HttpRespons
     form.is_valid()
     try:
         services.reidentification_decide(
-            actor=_user(request),
+            actor=acting_user(request),
             request=item,
             approve=request.POST.get("decision") == "approve",
             note=form.cleaned_data.get("note", ""),
         )
     except ApplicationError as error:
-        _refuse(request, error)
+        refuse(request, error)
     else:
         messages.success(request, _("Decision recorded."))
     return redirect("participants:reidentification-list")
@@ -332,7 +326,7 @@ def consent_detail(request: HttpRequest, public_id: str) -> HttpResponse:
         data = form.cleaned_data
         try:
             services.consent_narrow(
-                actor=_user(request),
+                actor=acting_user(request),
                 consent=consent,
                 on=data["on"],
                 permissions=[t.id for t in data["permissions"]],
@@ -342,7 +336,7 @@ def consent_detail(request: HttpRequest, public_id: str) -> HttpResponse:
                 note=data["note"],
             )
         except ApplicationError as error:
-            _refuse(request, error)
+            refuse(request, error)
         else:
             messages.success(request, _("Consent narrowed."))
             return redirect("participants:consent-detail", public_id=consent.public_id)
@@ -364,7 +358,7 @@ def consent_document(request: HttpRequest, public_id: str) -> FileResponse:
     if not consent.document:
         raise Http404("no document")
     audit_record(
-        actor=_user(request),
+        actor=acting_user(request),
         action=AuditEvent.Action.VIEW,
         organization=consent.participant.organization,
         instance=consent,
@@ -387,10 +381,10 @@ def consent_form_list(request: HttpRequest) -> HttpResponse:
             data["modifiers"] = [t.id for t in data["modifiers"]]
             try:
                 services.consent_form_create(
-                    actor=_user(request), organization=organization, **data
+                    actor=acting_user(request), organization=organization, **data
                 )
             except ApplicationError as error:
-                _refuse(request, error)
+                refuse(request, error)
             else:
                 messages.success(request, _("Consent form registered."))
                 return redirect("participants:consent-form-list")

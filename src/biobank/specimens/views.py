@@ -16,7 +16,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from biobank.core.errors import ApplicationError
-from biobank.core.models import Site, User
+from biobank.core.models import Site
+from biobank.core.pages import acting_user, refuse
 from biobank.core.selectors import audit_history_for_user
 from biobank.core.tenancy import has_permission, organizations_with_permission
 from biobank.participants.models import Participant
@@ -39,16 +40,6 @@ from biobank.specimens.services import collections as collection_services
 from biobank.specimens.services import data as data_services
 from biobank.specimens.services import specimens as specimen_services
 
-
-def _user(request: HttpRequest) -> User:
-    assert isinstance(request.user, User)
-    return request.user
-
-
-def _refuse(request: HttpRequest, error: ApplicationError) -> None:
-    messages.error(request, f"{error.message} ({error.rule})" if error.rule else error.message)
-
-
 # Collections ---------------------------------------------------------------------------------
 
 
@@ -64,10 +55,10 @@ def collection_list(request: HttpRequest) -> HttpResponse:
         if type_form.is_valid():
             try:
                 collection_services.material_type_add(
-                    actor=_user(request), organization=organization, **type_form.cleaned_data
+                    actor=acting_user(request), organization=organization, **type_form.cleaned_data
                 )
             except ApplicationError as error:
-                _refuse(request, error)
+                refuse(request, error)
             else:
                 messages.success(request, _("Material type added."))
                 return redirect("specimens:collection-list")
@@ -78,10 +69,10 @@ def collection_list(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             try:
                 collection = collection_services.collection_create(
-                    actor=_user(request), organization=organization, **form.cleaned_data
+                    actor=acting_user(request), organization=organization, **form.cleaned_data
                 )
             except ApplicationError as error:
-                _refuse(request, error)
+                refuse(request, error)
             else:
                 messages.success(request, _("Collection created."))
                 return redirect("specimens:collection-detail", public_id=collection.public_id)
@@ -112,7 +103,7 @@ def collection_detail(request: HttpRequest, public_id: str) -> HttpResponse:
             data = plan_form.cleaned_data
             try:
                 collection_services.collection_plan_add(
-                    actor=_user(request),
+                    actor=acting_user(request),
                     collection=collection,
                     label=data["label"],
                     kind=data["kind"],
@@ -125,7 +116,7 @@ def collection_detail(request: HttpRequest, public_id: str) -> HttpResponse:
                     container_type=data["container_type"],
                 )
             except ApplicationError as error:
-                _refuse(request, error)
+                refuse(request, error)
             else:
                 messages.success(request, _("Planned specimen added."))
                 return redirect("specimens:collection-detail", public_id=collection.public_id)
@@ -142,14 +133,14 @@ def collection_detail(request: HttpRequest, public_id: str) -> HttpResponse:
             else:
                 try:
                     visit = specimen_services.visit_register(
-                        actor=_user(request),
+                        actor=acting_user(request),
                         collection=collection,
                         participant=participant,
                         collected_at=data["collected_at"],
                         collection_site=data["site"],
                     )
                 except ApplicationError as error:
-                    _refuse(request, error)
+                    refuse(request, error)
                 else:
                     messages.success(
                         request,
@@ -232,7 +223,7 @@ def specimen_create(request: HttpRequest) -> HttpResponse:
         if not form.errors:
             try:
                 specimen = specimen_services.specimen_register(
-                    actor=_user(request),
+                    actor=acting_user(request),
                     organization=organization,
                     material_type=data["material_type"].code,
                     quantity=data["quantity"],
@@ -247,7 +238,7 @@ def specimen_create(request: HttpRequest) -> HttpResponse:
                     container_type=data["container_type"],
                 )
             except ApplicationError as error:
-                _refuse(request, error)
+                refuse(request, error)
             else:
                 messages.success(request, _("Specimen %s registered.") % specimen.barcode)
                 return redirect("specimens:specimen-detail", barcode=specimen.barcode)
@@ -299,7 +290,7 @@ def specimen_detail(request: HttpRequest, barcode: str) -> HttpResponse:
 def specimen_action(request: HttpRequest, barcode: str, action: str) -> HttpResponse:
     """The actions on a specimen's page: aliquot, derive, event, prepare, hold, destroy."""
     specimen = selectors.specimen_get_for_user(request.user, barcode)
-    actor = _user(request)
+    actor = acting_user(request)
     made: list[Specimen] = []
     try:
         if action == "aliquot":
@@ -400,7 +391,7 @@ def specimen_action(request: HttpRequest, barcode: str, action: str) -> HttpResp
         else:
             raise Http404("unknown action")
     except ApplicationError as error:
-        _refuse(request, error)
+        refuse(request, error)
     else:
         if form is not None and not form.is_valid():
             messages.error(
@@ -455,7 +446,7 @@ def specimen_labels(request: HttpRequest) -> HttpResponse:
             data, stock=params.get("stock", "a4-65"), code=code, start_position=start
         )
     except ApplicationError as error:  # the printer did not answer
-        _refuse(request, error)
+        refuse(request, error)
         return redirect(request.META.get("HTTP_REFERER") or "specimens:specimen-search")
     except ValueError as exc:
         return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
@@ -481,14 +472,14 @@ def specimen_pool(request: HttpRequest) -> HttpResponse:
                     (selectors.specimen_get_for_user(request.user, code), Decimal(amount))
                 )
             pooled = specimen_services.specimen_pool(
-                actor=_user(request),
+                actor=acting_user(request),
                 parents=parents,
                 quantity=Decimal(request.POST.get("quantity", "0")),
             )
         except (ValueError, ArithmeticError):
             messages.error(request, _("Write one parent per line: barcode, a space, the amount."))
         except ApplicationError as error:
-            _refuse(request, error)
+            refuse(request, error)
         else:
             return redirect("specimens:specimen-detail", barcode=pooled.barcode)
     return render(request, "specimens/pool.html", {})

@@ -22,20 +22,12 @@ from django.views.decorators.http import require_POST
 from biobank.core.errors import ApplicationError
 from biobank.core.exports import xlsx_response
 from biobank.core.models import User
+from biobank.core.pages import acting_user, refuse
 from biobank.core.pdf import table_pdf
 from biobank.core.tenancy import has_permission, organizations_with_permission
 from biobank.specimens.selectors import specimen_get_for_user
 from biobank.storage import rules, selectors, services
 from biobank.storage.models import EQUIPMENT, ContainerType, Kind, StorageUnit
-
-
-def _user(request: HttpRequest) -> User:
-    assert isinstance(request.user, User)
-    return request.user
-
-
-def _refuse(request: HttpRequest, error: ApplicationError) -> None:
-    messages.error(request, f"{error.message} ({error.rule})" if error.rule else error.message)
 
 
 @login_required
@@ -50,14 +42,14 @@ def unit_roots(request: HttpRequest) -> HttpResponse:
             raise Http404("no organization where the user manages storage")
         try:
             unit = services.unit_create(
-                actor=_user(request),
+                actor=acting_user(request),
                 organization=organization,
                 barcode=request.POST.get("barcode", ""),
                 name=request.POST.get("name", ""),
                 kind=request.POST.get("kind", ""),
             )
         except ApplicationError as error:
-            _refuse(request, error)
+            refuse(request, error)
         else:
             return redirect("storage:unit-detail", public_id=unit.public_id)
     return render(
@@ -122,7 +114,7 @@ def unit_detail(request: HttpRequest, public_id: str) -> HttpResponse:
 @require_POST
 def unit_action(request: HttpRequest, public_id: str, action: str) -> HttpResponse:
     unit = selectors.unit_get_for_user(request.user, public_id)
-    actor = _user(request)
+    actor = acting_user(request)
     post = request.POST
     try:
         if action == "child":
@@ -227,7 +219,7 @@ def unit_action(request: HttpRequest, public_id: str, action: str) -> HttpRespon
     except (ValueError, InvalidOperation):
         messages.error(request, _("Check the numbers you entered."))
     except ApplicationError as error:
-        _refuse(request, error)
+        refuse(request, error)
     return redirect("storage:unit-detail", public_id=unit.public_id)
 
 
@@ -245,12 +237,15 @@ def find_places(request: HttpRequest, public_id: str) -> HttpResponse:
             if request.POST.get("confirm") == "yes":
                 for specimen, box, row, column in places:
                     services.specimen_place(
-                        actor=_user(request), specimen=specimen, unit=box, position=(row, column)
+                        actor=acting_user(request),
+                        specimen=specimen,
+                        unit=box,
+                        position=(row, column),
                     )
                 messages.success(request, _("%d specimens placed.") % len(places))
                 return redirect("storage:unit-detail", public_id=unit.public_id)
         except ApplicationError as error:
-            _refuse(request, error)
+            refuse(request, error)
     shown = [(s, box, rules.label(services.geometry(box), r, c)) for s, box, r, c in places]
     return render(
         request,
@@ -362,14 +357,14 @@ def checkout_action(request: HttpRequest, barcode: str, action: str) -> HttpResp
     try:
         if action == "out":
             services.specimen_check_out(
-                actor=_user(request), specimen=specimen, reason=request.POST.get("reason", "")
+                actor=acting_user(request), specimen=specimen, reason=request.POST.get("reason", "")
             )
             messages.success(request, _("Checked out."))
         elif action == "in":
-            services.specimen_check_in(actor=_user(request), specimen=specimen)
+            services.specimen_check_in(actor=acting_user(request), specimen=specimen)
             messages.success(request, _("Back in storage."))
         else:
             raise Http404("unknown action")
     except ApplicationError as error:
-        _refuse(request, error)
+        refuse(request, error)
     return redirect("specimens:specimen-detail", barcode=specimen.barcode)
