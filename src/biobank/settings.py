@@ -143,6 +143,7 @@ INSTALLED_APPS = [
     "biobank.storage",
     "biobank.ethics",
     "biobank.biosafety",
+    "biobank.distribution",
 ]
 
 MIDDLEWARE = [
@@ -242,6 +243,12 @@ STATIC_ROOT = DATA_DIR / "static"
 MEDIA_ROOT = DATA_DIR / "media"
 FILE_UPLOAD_PERMISSIONS = 0o640
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+
+# Bulk imports uploaded on /imports/: the largest file accepted (a million specimen rows are
+# about 150 MB of CSV), and whether a job runs in the request instead of a background thread
+# (tests: pytest-django's transaction-wrapped tests are invisible to another thread).
+IMPORT_UPLOAD_MAX_BYTES = env_int("BIOBANK_IMPORT_MAX_MB", 500) * 1024 * 1024
+IMPORT_JOBS_INLINE = env_bool("BIOBANK_IMPORT_JOBS_INLINE", False)
 
 EMAIL_BACKEND = env_str(
     "BIOBANK_EMAIL_BACKEND",

@@ -14,5 +14,6 @@ urlpatterns = [
     path("specimens/", include("biobank.specimens.urls")),
     path("storage/", include("biobank.storage.urls")),
     path("ethics/", include("biobank.ethics.urls")),
+    path("distribution/", include("biobank.distribution.urls")),
     path("", include("biobank.core.urls")),
 ]

@@ -65,7 +65,7 @@ def _parameters(pattern: URLPattern) -> set[str]:
 
 
 @pytest.fixture
-def foreign(cast) -> dict[str, Any]:
+def foreign(cast, tmp_path) -> dict[str, Any]:
     """Records of organization OTHER, which the DEMO users must never reach."""
     obligation = services.obligation_open(
         organization=cast.other,
@@ -167,8 +167,51 @@ def foreign(cast) -> dict[str, Any]:
     irb = ethics_services.irb_create(
         actor=None, organization=cast.other, code="OTHER-IRB", name="他院IRB", kind="institution"
     )
+    from biobank.distribution import services as distribution_services
+    from biobank.distribution.models import Shipment
+
+    distribution_request = distribution_services.request_create(
+        actor=cast.outsider,
+        organization=cast.other,
+        requester_institution="他院研究所",
+        title="他院申請",
+        purpose="他院研究",
+        purposes=[consent_rules.GRU],
+        irb_reference="OTHER-IRB-9",
+        irb_committee="他院IRB",
+        irb_valid_from=date(2025, 1, 1),
+        irb_valid_until=date(2030, 1, 1),
+        destination_institution="他院研究所",
+    )
+    shipment = Shipment.objects.create(
+        request=distribution_request,
+        packaging_category="exempt",
+        shipping_name="Exempt specimen",
+        temperature="ambient",
+        courier="他院快遞",
+        tracking_number="OTHER-T1",
+        shipped_at=timezone.now(),
+    )
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.test import override_settings
+
+    from biobank.core.import_jobs import job_start
+
+    with override_settings(IMPORT_JOBS_INLINE=True, DATA_DIR=tmp_path):
+        import_job = job_start(
+            actor=cast.outsider,
+            organization=cast.other,
+            kind="storage",
+            upload=SimpleUploadedFile(
+                "他院匯入.csv", b"barcode,name,kind,parent_barcode,rows,columns,temperature\n"
+            ),
+            dry_run=True,
+        )
     return {
+        "import_job": import_job,
         "irb": irb,
+        "distribution_request": distribution_request,
+        "shipment": shipment,
         "unit": box,
         "specimen": specimen,
         "collection": collection,
@@ -180,6 +223,10 @@ def foreign(cast) -> dict[str, Any]:
         "obligation": obligation,
         "membership": Membership.objects.get(user=cast.outsider, organization=cast.other),
     }
+
+
+def _distribution_request_id(foreign: dict[str, Any]) -> dict[str, Any]:
+    return {"request_id": foreign["distribution_request"].public_id}
 
 
 FOREIGN_RECORD: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
@@ -246,6 +293,25 @@ FOREIGN_RECORD: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "api:specimen_check_in": lambda f: {"barcode": f["specimen"].barcode},
     "ethics:irb-detail": lambda f: {"public_id": f["irb"].public_id},
     "ethics:self-assessment": lambda f: {"public_id": f["irb"].public_id, "year": 2026},
+    "distribution:request-detail": lambda f: {"public_id": f["distribution_request"].public_id},
+    "distribution:pick-list-pdf": lambda f: {"public_id": f["distribution_request"].public_id},
+    "distribution:request-action": lambda f: {
+        "public_id": f["distribution_request"].public_id,
+        "action": "submit",
+    },
+    "distribution:manifest": lambda f: {"public_id": f["shipment"].public_id, "fmt": "pdf"},
+    "api:distribution_request_detail": _distribution_request_id,
+    "api:distribution_request_eligibility": _distribution_request_id,
+    "api:distribution_request_submit": _distribution_request_id,
+    "api:distribution_request_approval": _distribution_request_id,
+    "api:distribution_request_agreement": _distribution_request_id,
+    "api:distribution_request_approve": _distribution_request_id,
+    "api:distribution_request_reserve": _distribution_request_id,
+    "api:distribution_request_pick_list": _distribution_request_id,
+    "api:distribution_request_ship": _distribution_request_id,
+    "api:distribution_shipment_receipt": lambda f: {"shipment_id": f["shipment"].public_id},
+    "core:import-detail": lambda f: {"public_id": f["import_job"].public_id},
+    "core:import-progress": lambda f: {"public_id": f["import_job"].public_id},
 }
 
 PARAMETERISED = [name for name, pattern in all_url_patterns() if _parameters(pattern)]
@@ -269,6 +335,23 @@ POST_BODIES = {
         "quantities": ["0.5"],
         "unit": "mL",
     },
+    "api:distribution_request_approval": {
+        "body": "ethics_committee",
+        "decision": "approved",
+        "decided_on": "2026-01-05",
+        "reference": "x",
+    },
+    "api:distribution_request_agreement": {
+        "terms": "x",
+        "signed_on": "2026-01-05",
+        "recipient_signatory": "x",
+    },
+    "api:distribution_request_ship": {
+        "temperature": "ambient",
+        "courier": "x",
+        "tracking_number": "x",
+    },
+    "api:distribution_shipment_receipt": {"condition": "complete"},
 }
 
 

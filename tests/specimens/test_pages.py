@@ -466,6 +466,20 @@ def test_search_filters(cast, client, assorted, params, expected):
     assert found(client, **params) == [assorted[key].barcode for key in expected]
 
 
+@pytest.mark.parametrize("code", ["ser", "BLD-PED", "PL1"])
+def test_a_common_sprec_prefix_is_searched_in_id_order_with_the_same_result(
+    cast, client, assorted, monkeypatch, code
+):
+    """Past ``SPREC_PROBE`` matches the search walks the id order instead of the SPREC index
+    (a common prefix would otherwise sort every match); the result must not change."""
+    from biobank.specimens import selectors
+
+    client.force_login(cast.technician)
+    by_index = found(client, sprec=code)
+    monkeypatch.setattr(selectors, "SPREC_PROBE", 1)
+    assert found(client, sprec=code) == by_index
+
+
 def test_search_shows_nothing_of_other_organizations(cast, client, assorted):
     client.force_login(cast.outsider)
     assert found(client) == []

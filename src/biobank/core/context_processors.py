@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from biobank.core.import_jobs import may_import_anywhere
 from biobank.core.tenancy import has_permission_anywhere
 
 
@@ -29,6 +30,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         items.append((reverse("ethics:irb-list"), _("Ethics committees")))
     if has_permission_anywhere(user, "storage.view"):
         items.append((reverse("storage:unit-roots"), _("Storage")))
+    if may_import_anywhere(user):
+        items.append((reverse("core:import-list"), _("Imports")))
     items += [
         (reverse("core:rule-list"), _("Rules")),
     ]

@@ -12,6 +12,8 @@ from django.http import HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 from openpyxl import Workbook
 
+from biobank.core.tabular import FORMULA_STARTS
+
 
 class _Echo:
     def write(self, value: str) -> str:
@@ -23,6 +25,10 @@ def _cell(value: Any) -> Any:
         return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S")
     if value is None:
         return ""
+    if isinstance(value, str) and value[:1] in FORMULA_STARTS:
+        # A spreadsheet would run "=HYPERLINK(…)" typed into a record as a formula; the
+        # apostrophe makes it text, and the importers take it off again.
+        return "'" + value
     return value
 
 

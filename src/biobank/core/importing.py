@@ -7,10 +7,12 @@ is written unless every row is valid.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from biobank.core.models import User
 
 MAX_ERRORS_SHOWN = 1000
 
@@ -47,10 +49,17 @@ class ImportReport:
             self.errors.append(RowError(row, column, message))
 
 
-Progress = Callable[[int], None]
+class Progress(Protocol):
+    """Told how far an import is: ``rows`` read so far, ``fraction`` of the file read (0-1,
+    when known, for an ETA) and the ``phase`` (``"checking"`` or ``"writing"``)."""
+
+    def __call__(self, rows: int, fraction: float | None = None, phase: str = "") -> None: ...
 
 
 class Importer(Protocol):
+    """``actor`` is the person importing (None: the system, as in ``biobank import``); the
+    importer checks their permission and records them in the audit trail."""
+
     def __call__(
         self,
         path: Path,
@@ -58,15 +67,24 @@ class Importer(Protocol):
         organization_code: str,
         dry_run: bool = False,
         progress: Progress | None = None,
+        actor: User | None = None,
     ) -> ImportReport: ...
 
 
 _IMPORTERS: dict[str, Importer] = {}
+_PERMISSIONS: dict[str, str] = {}
 
 
-def register_importer(kind: str, importer: Importer) -> None:
+def register_importer(kind: str, importer: Importer, *, permission: str) -> None:
+    """Offer ``importer`` as ``biobank import KIND`` and on the import page, to members holding
+    ``permission`` in the organization imported into."""
     _IMPORTERS[kind] = importer
+    _PERMISSIONS[kind] = permission
 
 
 def importers() -> dict[str, Importer]:
     return dict(sorted(_IMPORTERS.items()))
+
+
+def importer_permission(kind: str) -> str:
+    return _PERMISSIONS[kind]

@@ -66,6 +66,10 @@ storage.manage          x  x  .  .  .  .  .  .  .
 storage.grant           x  .  .  x  .  .  .  .  .
 irb.view                x  .  x  .  x  x  .  x  .
 irb.manage              .  .  .  .  x  .  .  .  .
+distribution.view       x  x  x  x  x  .  .  x  .
+distribution.request    x  .  .  .  .  .  x  .  .
+distribution.review     x  .  .  .  x  .  .  .  .
+distribution.fulfil     x  x  .  .  .  .  .  .  .
 """
 # fmt: on
 

@@ -26,6 +26,8 @@ from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 
 _CHUNK = 1 << 20
+# A cell starting with one of these is run as a formula by spreadsheet programs.
+FORMULA_STARTS = frozenset("=+-@\t\r")
 _UTF8_BOM = codecs.BOM_UTF8
 _XLSX_ERRORS = (
     zipfile.BadZipFile,
@@ -83,9 +85,13 @@ class Table:
         self.header_row = header_row
         self._positions = positions
         self._width = positions[-1][0] + 1 if positions else 0
+        #: how much of the file the current iteration has read, 0 to 1 (for an ETA); None
+        #: when unknown
+        self.fraction: float | None = None
 
     def __iter__(self) -> Iterator[Row]:
-        for number, cells in _raw_rows(self.path, self.encoding):
+        self.fraction = 0.0
+        for number, cells in _raw_rows(self.path, self.encoding, self):
             if number <= self.header_row or not any(cells):
                 continue
             for index in range(self._width, len(cells)):
@@ -193,22 +199,31 @@ def _first_invalid_byte(path: Path, encoding: str) -> int | None:
             position += len(chunk)
 
 
-def _raw_rows(path: Path, encoding: str) -> Generator[tuple[int, list[str]], None, None]:
-    """Every row of the file, numbered from 1, as stripped cell texts."""
+def _raw_rows(
+    path: Path, encoding: str, table: Table | None = None
+) -> Generator[tuple[int, list[str]], None, None]:
+    """Every row of the file, numbered from 1, as stripped cell texts; ``table.fraction``
+    follows how much has been read."""
     if encoding == "xlsx":
-        yield from _xlsx_rows(path)
+        yield from _xlsx_rows(path, table)
     else:
-        yield from _csv_rows(path, encoding)
+        yield from _csv_rows(path, encoding, table)
 
 
-def _csv_rows(path: Path, encoding: str) -> Iterator[tuple[int, list[str]]]:
+def _csv_rows(path: Path, encoding: str, table: Table | None) -> Iterator[tuple[int, list[str]]]:
     number = 0
+    size = max(path.stat().st_size, 1)
     with path.open(encoding=encoding, newline="") as file:
         reader = csv.reader(file)
         try:
             # One record is one row, as Excel shows it, even when a quoted cell spans lines.
             for number, record in enumerate(reader, start=1):
-                yield number, [cell.strip() for cell in record]
+                if table is not None and not number & 1023:
+                    table.fraction = min(file.buffer.tell() / size, 1.0)  # type: ignore[attr-defined]
+                cells = [cell.strip() for cell in record]
+                if "'" in "".join(record):  # rare: only then look for the exports' escape
+                    cells = [_unescape(cell) for cell in cells]
+                yield number, cells
         except csv.Error as error:
             raise TabularError(
                 _("Row %(row)d cannot be read as CSV (%(reason)s).")
@@ -216,24 +231,35 @@ def _csv_rows(path: Path, encoding: str) -> Iterator[tuple[int, list[str]]]:
             ) from error
 
 
-def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
+def _xlsx_rows(path: Path, table: Table | None) -> Iterator[tuple[int, list[str]]]:
     try:
         with path.open("rb") as file:
             # A file object, not the path: openpyxl refuses names not ending in .xlsx.
             workbook = load_workbook(file, read_only=True, data_only=True)
             try:
                 sheet = workbook.worksheets[0]
+                declared = sheet.max_row if isinstance(sheet.max_row, int) else 0
                 # Some writers record wrong dimensions; reading without them loses nothing.
                 sheet.reset_dimensions()
                 # Missing rows come back empty, so counting rows gives the sheet's numbers.
                 for number, cells in enumerate(sheet.iter_rows(), start=1):
-                    yield number, [_xlsx_text(cell) for cell in cells]
+                    if table is not None and declared and not number & 1023:
+                        table.fraction = min(number / declared, 1.0)
+                    yield number, [_unescape(_xlsx_text(cell)) for cell in cells]
             finally:
                 workbook.close()
     except _XLSX_ERRORS as error:
         raise TabularError(
             _("The file is not a readable Excel workbook (.xlsx). Save it again from Excel.")
         ) from error
+
+
+def _unescape(text: str) -> str:
+    """Undo the exports' guard against formula injection: a leading apostrophe before
+    ``= + - @`` (see ``biobank.core.exports``)."""
+    if text[:1] == "'" and text[1:2] in FORMULA_STARTS:
+        return text[1:]
+    return text
 
 
 def _xlsx_text(cell: Any) -> str:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from biobank.core import views
+from biobank.core import import_views, views
 
 app_name = "core"
 
@@ -23,4 +23,11 @@ urlpatterns = [
     path("roles/", views.role_table, name="role-table"),
     path("calendar/", views.calendar_page, name="calendar"),
     path("audit/", views.audit_search, name="audit-search"),
+    path("imports/", import_views.import_list, name="import-list"),
+    path("imports/<uuid:public_id>/", import_views.import_detail, name="import-detail"),
+    path(
+        "imports/<uuid:public_id>/progress.json",
+        import_views.import_progress,
+        name="import-progress",
+    ),
 ]

@@ -11,4 +11,4 @@ class ParticipantsConfig(AppConfig):
         from biobank.core.importing import register_importer
         from biobank.participants.imports import import_participants
 
-        register_importer("participants", import_participants)
+        register_importer("participants", import_participants, permission="participant.manage")

@@ -21,8 +21,9 @@ from django.utils import timezone
 
 from biobank.core.errors import ApplicationError
 from biobank.core.importing import ImportReport, Progress
-from biobank.core.models import Organization
+from biobank.core.models import Organization, User
 from biobank.core.tabular import Row, open_table
+from biobank.core.tenancy import require_permission
 from biobank.participants import rules, services
 from biobank.participants.identity_numbers import validate_national_id
 from biobank.participants.models import ConsentForm, IdentityRecord, Participant
@@ -213,13 +214,19 @@ def _validate(
 
 
 def import_participants(
-    path: Path, *, organization_code: str, dry_run: bool = False, progress: Progress | None = None
+    path: Path,
+    *,
+    organization_code: str,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+    actor: User | None = None,
 ) -> ImportReport:
     report = ImportReport(kind="participants", dry_run=dry_run)
     organization = Organization.objects.filter(code=organization_code).first()
     if organization is None:
         report.add_error(0, "", f"no organization {organization_code}")
         return report
+    require_permission(actor, "participant.manage", organization)
     table = open_table(path, required=REQUIRED, optional=OPTIONAL)
     valid = _validate(iter(table), organization, report, progress)
     if not report.ok or dry_run:
@@ -227,7 +234,7 @@ def import_participants(
         return report
     try:
         with transaction.atomic():
-            _write(valid, organization, report, progress)
+            _write(valid, organization, report, progress, actor)
     except ApplicationError as error:  # a race with another writer: nothing was written
         report.created = 0
         report.add_error(0, "", error.message)
@@ -235,11 +242,15 @@ def import_participants(
 
 
 def _write(
-    valid: list[_Valid], organization: Organization, report: ImportReport, progress: Progress | None
+    valid: list[_Valid],
+    organization: Organization,
+    report: ImportReport,
+    progress: Progress | None,
+    actor: User | None,
 ) -> None:
     for item in valid:
         participant = services.participant_register(
-            actor=None,
+            actor=actor,
             organization=organization,
             code=item.code,
             sex=item.sex,
@@ -247,7 +258,7 @@ def _write(
         )
         if item.form is not None and item.consent_date is not None:
             services.consent_record(
-                actor=None,
+                actor=actor,
                 participant=participant,
                 form=item.form,
                 signed_on=item.consent_date,
@@ -257,4 +268,4 @@ def _write(
             )
         report.created += 1
         if progress and report.created % 1000 == 0:
-            progress(report.created)
+            progress(report.created, None, "writing")

@@ -6,15 +6,19 @@ The search pages by keyset (``after`` = the last id seen), so a page costs the s
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from uuid import UUID
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
+from django.db.models.functions import Substr
 from django.http import Http404
 from django.utils import timezone
 
 from biobank.core.tenancy import AnyUser, organizations_with_permission
+from biobank.participants.models import Participant
 from biobank.specimens.models import Collection, Lineage, Specimen
 
 
@@ -73,6 +77,9 @@ class SpecimenQuery:
     storage_temperature: str = ""
 
 
+SPREC_PROBE = 2000  # matches beyond which a SPREC prefix is "common"
+
+
 def specimen_search_for_user(
     user: AnyUser, query: SpecimenQuery, *, after: int | None = None, limit: int = 50
 ) -> list[Specimen]:
@@ -89,10 +96,26 @@ def specimen_search_for_user(
     if query.status:
         specimens = specimens.filter(status=query.status)
     if query.participant:
-        specimens = specimens.filter(participant__code=query.participant.strip())
+        # the participant's id first: a join lets SQLite walk the whole table to find them
+        participants = list(
+            Participant.objects.filter(
+                code=query.participant.strip(),
+                organization_id__in=organizations_with_permission(user, "specimen.view"),
+            ).values_list("pk", flat=True)
+        )
+        specimens = specimens.filter(participant_id__in=participants)
     if query.sprec:
         code = query.sprec.strip().upper()
-        specimens = specimens.filter(sprec__gte=code, sprec__lt=code + "\U0010ffff")
+        in_range = Q(sprec__gte=code, sprec__lt=code + "\U0010ffff")
+        if specimens.filter(in_range)[:SPREC_PROBE].count() < SPREC_PROBE:
+            specimens = specimens.filter(in_range)  # few match: the SPREC index finds them
+        else:
+            # Many match: walking the id order and testing each row fills a page long before
+            # the SPREC index has listed every match for sorting. The expression keeps the
+            # planner off that index.
+            specimens = specimens.annotate(sprec_head=Substr("sprec", 1, len(code))).filter(
+                sprec_head=code
+            )
     tz = timezone.get_current_timezone()
     if query.collected_from:
         specimens = specimens.filter(
@@ -159,3 +182,72 @@ def root_of(specimen: Specimen) -> Specimen:
             return current
         current = edge.parent
     return current
+
+
+EXPORT_COLUMNS = (
+    "barcode", "participant_code", "collection_code", "material_type", "quantity", "unit",
+    "collected_at", "parent_barcode", "sprec", "container_barcode", "position",
+    "quantity_taken", "source_organism", "source_strain",
+)  # fmt: skip
+
+
+def specimen_export_rows(
+    user: AnyUser, query: SpecimenQuery, *, batch: int = 2000
+) -> Iterator[tuple[str, ...]]:
+    """Every specimen matching ``query``, as rows of the specimen import's columns
+    (``EXPORT_COLUMNS``), in id order and a batch at a time, so exporting and importing again
+    into an organization with the same collections and boxes gives the same rows."""
+    from biobank.storage.models import Placement
+    from biobank.storage.rules import Geometry, label
+
+    after: int | None = None
+    while True:
+        page = specimen_search_for_user(user, query, after=after, limit=batch)
+        if not page:
+            return
+        ids = [s.pk for s in page]
+        parents = {
+            edge.child_id: edge
+            for edge in Lineage.objects.filter(child_id__in=ids)
+            .select_related("parent")
+            .order_by("-id")
+        }
+        places = {
+            p.specimen_id: p
+            for p in Placement.objects.filter(specimen_id__in=ids).select_related("unit")
+        }
+        for specimen in page:
+            edge = parents.get(specimen.pk)
+            place = places.get(specimen.pk)
+            position = ""
+            if place is not None and place.unit.rows and place.unit.columns:
+                unit = place.unit
+                shape = Geometry(unit.rows, unit.columns, unit.scheme, unit.order)  # type: ignore[arg-type]
+                position = label(shape, place.row, place.column)
+            collected = (
+                timezone.localtime(specimen.collected_at).isoformat(timespec="seconds")
+                if specimen.collected_at
+                else ""
+            )
+            yield (
+                specimen.barcode,
+                specimen.participant.code if specimen.participant else "",
+                specimen.collection.code if specimen.collection else "",
+                specimen.material_type.code,
+                _plain(specimen.quantity),
+                specimen.unit,
+                collected,
+                edge.parent.barcode if edge else "",
+                specimen.sprec,
+                place.unit.barcode if place else "",
+                position,
+                _plain(edge.quantity_taken) if edge else "",
+                specimen.source_organism,
+                specimen.source_strain,
+            )
+        after = page[-1].pk
+
+
+def _plain(value: Decimal) -> str:
+    """4.5000 → "4.5"; 10.0000 → "10"."""
+    return format(value.normalize(), "f")

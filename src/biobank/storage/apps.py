@@ -14,5 +14,5 @@ class StorageConfig(AppConfig):
         from biobank.storage.imports import import_readings, import_storage
 
         links.register_release_handler(services.release_position)
-        register_importer("storage", import_storage)
-        register_importer("temperatures", import_readings)
+        register_importer("storage", import_storage, permission="storage.manage")
+        register_importer("temperatures", import_readings, permission="storage.manage")

@@ -15,8 +15,9 @@ from django.db import transaction
 
 from biobank.core.errors import ApplicationError
 from biobank.core.importing import ImportReport, Progress
-from biobank.core.models import Organization
+from biobank.core.models import Organization, User
 from biobank.core.tabular import open_table
+from biobank.core.tenancy import require_permission
 from biobank.storage import services
 from biobank.storage.models import EQUIPMENT, HOLDERS, Kind, StorageUnit
 
@@ -24,13 +25,19 @@ REQUIRED = ("barcode", "name", "kind", "parent_barcode", "rows", "columns", "tem
 
 
 def import_storage(
-    path: Path, *, organization_code: str, dry_run: bool = False, progress: Progress | None = None
+    path: Path,
+    *,
+    organization_code: str,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+    actor: User | None = None,
 ) -> ImportReport:
     report = ImportReport(kind="storage units", dry_run=dry_run)
     organization = Organization.objects.filter(code=organization_code).first()
     if organization is None:
         report.add_error(0, "", f"no organization {organization_code}")
         return report
+    require_permission(actor, "storage.manage", organization)
     existing = {u.barcode: u.kind for u in StorageUnit.objects.filter(organization=organization)}
     in_file: dict[str, tuple[int, str]] = {}
     rows = []
@@ -95,7 +102,7 @@ def import_storage(
                     else None
                 )
                 made[barcode] = services.unit_create(
-                    actor=None,
+                    actor=actor,
                     organization=organization,
                     barcode=barcode,
                     name=name,
@@ -116,7 +123,12 @@ READING_COLUMNS = ("unit_barcode", "at", "value_c")
 
 
 def import_readings(
-    path: Path, *, organization_code: str, dry_run: bool = False, progress: Progress | None = None
+    path: Path,
+    *,
+    organization_code: str,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+    actor: User | None = None,
 ) -> ImportReport:
     """``biobank import temperatures FILE``: a data logger's file, columns
     ``unit_barcode,at,value_c`` (times without an offset are Taiwan time)."""
@@ -129,6 +141,7 @@ def import_readings(
     if organization is None:
         report.add_error(0, "", f"no organization {organization_code}")
         return report
+    require_permission(actor, "storage.manage", organization)
     units = {
         u.barcode: u
         for u in StorageUnit.objects.filter(organization=organization, kind__in=list(EQUIPMENT))
@@ -160,7 +173,7 @@ def import_readings(
     with transaction.atomic():
         for unit, at, value in sorted(readings, key=lambda item: item[1]):
             services.temperature_record(
-                actor=None, unit=unit, at=at, value_c=value, source="logger"
+                actor=actor, unit=unit, at=at, value_c=value, source="logger"
             )
             report.created += 1
     return report

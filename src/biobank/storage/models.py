@@ -148,7 +148,10 @@ class Placement(models.Model):
     """A specimen at a position of a box: one specimen per position, one position per specimen,
     both held by the database."""
 
-    unit = models.ForeignKey(StorageUnit, on_delete=models.PROTECT, related_name="placements")
+    # (unit, row, column) is unique, so that index serves lookups by unit
+    unit = models.ForeignKey(
+        StorageUnit, on_delete=models.PROTECT, related_name="placements", db_index=False
+    )
     row = models.PositiveSmallIntegerField()
     column = models.PositiveSmallIntegerField()
     specimen = models.OneToOneField(
@@ -156,7 +159,12 @@ class Placement(models.Model):
     )
     placed_at = models.DateTimeField()
     placed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
 
     class Meta:

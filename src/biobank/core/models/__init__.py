@@ -1,4 +1,5 @@
 from biobank.core.models.audit import AuditChainHead, AuditEvent
+from biobank.core.models.imports import ImportJob
 from biobank.core.models.obligations import Obligation
 from biobank.core.models.organizations import Membership, Organization, Site, User
 from biobank.core.models.reference import CalendarOverride, Rule
@@ -9,6 +10,7 @@ __all__ = [
     "AuditChainHead",
     "AuditEvent",
     "CalendarOverride",
+    "ImportJob",
     "Membership",
     "Obligation",
     "Organization",

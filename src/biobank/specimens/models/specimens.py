@@ -35,8 +35,10 @@ class Specimen(models.Model):
         DESTROYED = "destroyed", _("destroyed")
         MISSING = "missing", _("missing")
 
+    # Foreign keys without an index of their own are covered by a composite index below, or
+    # only ever checked when a reference row is deleted: each index costs every insert.
     organization = models.ForeignKey(
-        "core.Organization", on_delete=models.PROTECT, related_name="specimens"
+        "core.Organization", on_delete=models.PROTECT, related_name="specimens", db_index=False
     )
     barcode = models.CharField(_("barcode"), max_length=64)
     collection = models.ForeignKey(
@@ -62,6 +64,7 @@ class Specimen(models.Model):
         "specimens.MaterialCategory",
         on_delete=models.PROTECT,
         related_name="+",
+        db_index=False,
         verbose_name=_("main category"),
     )
     material_type = models.ForeignKey(
@@ -69,11 +72,13 @@ class Specimen(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
         verbose_name=_("material type"),
+        db_index=False,
     )
     acquired_type = models.ForeignKey(
         "specimens.MaterialType",
         on_delete=models.PROTECT,
         related_name="+",
+        db_index=False,
         verbose_name=_("acquired form"),
     )
     quantity = models.DecimalField(_("quantity"), max_digits=12, decimal_places=4)
@@ -91,6 +96,7 @@ class Specimen(models.Model):
         null=True,
         blank=True,
         related_name="+",
+        db_index=False,
         verbose_name=_("collection site"),
     )
     received_at = models.DateTimeField(_("received"), null=True, blank=True)
@@ -126,7 +132,6 @@ class Specimen(models.Model):
             models.Index(fields=["organization", "material_type", "id"]),
             models.Index(fields=["organization", "collection", "id"]),
             models.Index(fields=["organization", "collected_at"]),
-            models.Index(fields=["participant"]),
         ]
 
     def __str__(self) -> str:
@@ -145,7 +150,10 @@ class Lineage(models.Model):
         DERIVATIVE = "derivative", _("derivative")
         POOL = "pool", _("pool")
 
-    parent = models.ForeignKey(Specimen, on_delete=models.PROTECT, related_name="child_links")
+    # (parent, child) is unique, so that index serves lookups by parent
+    parent = models.ForeignKey(
+        Specimen, on_delete=models.PROTECT, related_name="child_links", db_index=False
+    )
     child = models.ForeignKey(Specimen, on_delete=models.PROTECT, related_name="parent_links")
     kind = models.CharField(max_length=12, choices=Kind.choices)
     quantity_taken = models.DecimalField(max_digits=12, decimal_places=4)
@@ -182,14 +190,27 @@ class SpecimenEvent(models.Model):
         RETURN = "return", _("return")
         DESTRUCTION = "destruction", _("destruction")
 
-    specimen = models.ForeignKey(Specimen, on_delete=models.PROTECT, related_name="events")
+    # (specimen, at) below serves lookups by specimen
+    specimen = models.ForeignKey(
+        Specimen, on_delete=models.PROTECT, related_name="events", db_index=False
+    )
     activity = models.CharField(_("activity"), max_length=14, choices=Activity.choices)
     at = models.DateTimeField(_("when"))
     by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     site = models.ForeignKey(
-        "core.Site", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        "core.Site",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     sop = models.CharField(_("SOP"), max_length=60, blank=True)
     sop_version = models.CharField(_("SOP version"), max_length=20, blank=True)

@@ -35,8 +35,21 @@ class Command(BaseCommand):
             raise CommandError(f"no such file: {path}")
         started = time.monotonic()
 
-        def progress(rows: int) -> None:
-            sys.stderr.write(f"\r{rows:,} rows checked")
+        phase_started: dict[str, float] = {}
+
+        def progress(rows: int, fraction: float | None = None, phase: str = "") -> None:
+            if phase not in phase_started:
+                if phase_started:
+                    sys.stderr.write("\n")
+                phase_started[phase] = time.monotonic()
+            seconds = time.monotonic() - phase_started[phase]
+            line = f"\r{phase or 'checking'}: {rows:,} rows"
+            if seconds > 0:
+                line += f", {rows / seconds:,.0f} rows/s"
+            if fraction:
+                line += f", {fraction:.0%}"
+                line += f", ETA {seconds * (1 - fraction) / fraction:,.0f} s"
+            sys.stderr.write(line.ljust(72))
             sys.stderr.flush()
 
         try:
