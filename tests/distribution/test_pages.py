@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from datetime import date
 
+import pytest
+from django.conf import settings
 from django.core import mail
 from django.urls import reverse
 
@@ -14,6 +16,12 @@ from biobank.distribution.models import DistributionRequest, Shipment
 from biobank.participants import rules as consent_rules
 from biobank.specimens.models import MaterialType
 from tests.distribution.conftest import approve, new_request
+
+
+@pytest.fixture(autouse=True)
+def english(client):
+    """Pages in English (the language switch's cookie), so messages can be matched."""
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
 
 
 def _detail(request: DistributionRequest) -> str:
