@@ -189,6 +189,10 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": str(DATA_DIR / "biobank.sqlite3"),
+            # A worker keeps its connection between requests: opening one (and running the
+            # PRAGMAs below) costs about as much as a whole specimen creation (docs/benchmarks.md).
+            "CONN_MAX_AGE": 600,
+            "CONN_HEALTH_CHECKS": True,
             "OPTIONS": {
                 # WAL lets readers proceed while one writer writes; IMMEDIATE takes the write
                 # lock at BEGIN so two writers queue instead of failing half-way.

@@ -111,14 +111,16 @@ def audit_record(
         object_repr = object_repr if object_repr is not None else str(instance)[:200]
     if not object_type or object_id is None:
         raise ValueError("audit_record needs the object it is about")
-    head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
-    if head is None:  # the migration creates it; a flushed test database may not have it
-        head, _ = AuditChainHead.objects.get_or_create(
-            pk=1, defaults={"sequence": 0, "hash": GENESIS_HASH}
-        )
-        head = AuditChainHead.objects.select_for_update().get(pk=1)
+    # the head's two values under lock, by primary key (``first`` would compile an ORDER BY)
+    locked = AuditChainHead.objects.select_for_update().values_list("sequence", "hash")
+    try:
+        sequence, previous_hash = locked.get(pk=1)
+    except AuditChainHead.DoesNotExist:
+        # the migration creates it; a flushed test database may not have it
+        AuditChainHead.objects.get_or_create(pk=1, defaults={"sequence": 0, "hash": GENESIS_HASH})
+        sequence, previous_hash = locked.get(pk=1)
     event = AuditEvent(
-        sequence=head.sequence + 1,
+        sequence=sequence + 1,
         at=timezone.now(),
         actor=actor if actor is not None and actor.pk else None,
         actor_username=actor.get_username() if actor is not None and actor.pk else "",
@@ -130,7 +132,7 @@ def audit_record(
         before=normalise(before),
         after=normalise(after),
         reason=reason,
-        prev_hash=head.hash,
+        prev_hash=previous_hash,
     )
     event.hash = compute_hash(_hashed_fields(event))
     event.save()

@@ -33,11 +33,12 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from biobank.core.audit import audit_record
 from biobank.core.errors import ApplicationError
 from biobank.core.importing import MAX_ERRORS_SHOWN, ImportReport, importer_permission, importers
-from biobank.core.models import AuditEvent, ImportJob, Membership, Organization, User
+from biobank.core.models import AuditEvent, ImportJob, Organization, User
 from biobank.core.roles import PERMISSIONS, Role
 from biobank.core.tabular import TabularError
 from biobank.core.tenancy import (
     AnyUser,
+    has_role_anywhere,
     organizations_of,
     organizations_with_permission,
     require_permission,
@@ -86,15 +87,8 @@ def import_roles() -> frozenset[Role]:
 
 
 def may_import_anywhere(user: AnyUser) -> bool:
-    """Whether the user may import any kind into any organization (one query, for the nav)."""
-    if not user.is_authenticated:
-        return False
-    return Membership.objects.filter(
-        user=user,
-        ended_at__isnull=True,
-        organization__is_active=True,
-        role__in=import_roles(),
-    ).exists()
+    """Whether the user may import any kind into any organization (for the nav)."""
+    return has_role_anywhere(user, import_roles())
 
 
 def import_offers_for_user(user: AnyUser) -> list[tuple[str, list[Organization]]]:

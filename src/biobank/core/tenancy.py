@@ -6,6 +6,8 @@ every service checks a permission for the organization the record belongs to.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
@@ -23,20 +25,43 @@ def _active_memberships(user: AnyUser) -> QuerySet[Membership]:
     return Membership.objects.filter(user=user, ended_at__isnull=True, organization__is_active=True)
 
 
-def roles_of(user: AnyUser, organization: Organization) -> set[Role]:
-    """The user's roles in one organization (memorised on the user object for the request)."""
-    cache: dict[int, set[Role]] | None = getattr(user, "_biobank_roles", None)
+def _memberships(user: AnyUser) -> dict[int, tuple[Organization, set[Role]]]:
+    """The user's active memberships by organization id, with the organization, in one query
+    memorised on the user object for the request (``forget_roles`` drops it when a membership
+    changes)."""
+    cache: dict[int, tuple[Organization, set[Role]]] | None = getattr(
+        user, "_biobank_memberships", None
+    )
     if cache is None:
         cache = {}
-        for org_id, role in _active_memberships(user).values_list("organization_id", "role"):
-            cache.setdefault(org_id, set()).add(Role(role))
-        setattr(user, "_biobank_roles", cache)  # noqa: B010 (memo on the user object)
-    return cache.get(organization.pk, set())
+        # no ordering: the default one joins the user table only to sort
+        memberships = _active_memberships(user).select_related("organization").order_by()
+        for membership in memberships:
+            organization = membership.organization
+            cache.setdefault(organization.pk, (organization, set()))[1].add(Role(membership.role))
+        setattr(user, "_biobank_memberships", cache)  # noqa: B010 (memo on the user object)
+    return cache
+
+
+def roles_of(user: AnyUser, organization: Organization) -> set[Role]:
+    """The user's roles in one organization (memorised on the user object for the request)."""
+    found = _memberships(user).get(organization.pk)
+    return found[1] if found is not None else set()
+
+
+def organization_of(user: AnyUser, code: str) -> Organization | None:
+    """The organization of that code where the user has an active membership, from the same
+    memo as the roles (``organization_get_for_user`` without a query of its own)."""
+    return next(
+        (organization for organization, _roles in _memberships(user).values()
+         if organization.code == code),
+        None,
+    )  # fmt: skip
 
 
 def forget_roles(user: AnyUser) -> None:
-    if hasattr(user, "_biobank_roles"):
-        delattr(user, "_biobank_roles")
+    if hasattr(user, "_biobank_memberships"):
+        delattr(user, "_biobank_memberships")
 
 
 def has_permission(user: AnyUser, permission: str, organization: Organization) -> bool:
@@ -74,4 +99,14 @@ def organizations_with_permission(user: AnyUser, permission: str) -> QuerySet[Or
 
 
 def has_permission_anywhere(user: AnyUser, permission: str) -> bool:
-    return organizations_with_permission(user, permission).exists()
+    """Whether the user has ``permission`` in any organization (from the request's memo of
+    memberships: the navigation asks this once per area on every page)."""
+    return has_role_anywhere(user, PERMISSIONS[permission])
+
+
+def has_role_anywhere(user: AnyUser, roles: Collection[Role]) -> bool:
+    """Whether the user holds one of ``roles`` in any organization (from the memo)."""
+    if not user.is_authenticated:
+        return False
+    wanted = set(roles)
+    return any(held & wanted for _organization, held in _memberships(user).values())

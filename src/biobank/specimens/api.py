@@ -5,13 +5,13 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from django.http import HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, JsonResponse
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 
 from biobank.core.errors import ApplicationError
 from biobank.core.models import User
-from biobank.core.selectors import organization_get_for_user
+from biobank.core.tenancy import organization_of
 from biobank.participants.models import Participant
 from biobank.specimens import selectors
 from biobank.specimens.fhir import specimen_resource
@@ -169,21 +169,28 @@ def specimen_list(request: HttpRequest, filters: Query[SpecimenFilter]) -> dict[
 
 @router.post("/specimens", response={201: SpecimenOut})
 def specimen_create(request: HttpRequest, payload: SpecimenIn) -> Status:
-    organization = organization_get_for_user(request.user, payload.organization)
-    collection = (
-        Collection.objects.filter(organization=organization, code=payload.collection).first()
-        if payload.collection
-        else None
-    )
-    participant = (
-        Participant.objects.filter(organization=organization, code=payload.participant).first()
-        if payload.participant
-        else None
-    )
-    if payload.collection and collection is None:
-        raise ApplicationError(f"no collection {payload.collection} in {organization.code}")
-    if payload.participant and participant is None:
-        raise ApplicationError(f"no participant {payload.participant} in {organization.code}")
+    # the organization from the memberships the permission check loads anyway; collection and
+    # participant by their unique codes (``get`` compiles no ORDER BY, unlike ``first``)
+    organization = organization_of(request.user, payload.organization)
+    if organization is None:
+        raise Http404("organization not found")
+    collection = participant = None
+    if payload.collection:
+        try:
+            collection = Collection.objects.get(organization=organization, code=payload.collection)
+        except Collection.DoesNotExist:
+            raise ApplicationError(
+                f"no collection {payload.collection} in {organization.code}"
+            ) from None
+    if payload.participant:
+        try:
+            participant = Participant.objects.get(
+                organization=organization, code=payload.participant
+            )
+        except Participant.DoesNotExist:
+            raise ApplicationError(
+                f"no participant {payload.participant} in {organization.code}"
+            ) from None
     specimen = specimen_services.specimen_register(
         actor=_user(request),
         organization=organization,

@@ -245,10 +245,13 @@ def _access(
     at: datetime | None = None,
     specimen: Specimen | None = None,
     note: str = "",
+    equipment: StorageUnit | None = None,
+    equipment_id: int | None = None,
 ) -> None:
-    """An access record on the equipment holding ``unit`` (or the unit itself)."""
+    """An access record on the equipment holding ``unit`` (or the unit itself); pass
+    ``equipment`` (or the id of the unit to record it on) when it is already known."""
     StorageAccess.objects.create(
-        unit=equipment_of(unit) or unit,
+        unit_id=equipment_id or (equipment or equipment_of(unit) or unit).pk,
         person=actor,
         at=at or timezone.now(),
         purpose=purpose,
@@ -271,12 +274,44 @@ def _position(unit: StorageUnit, position: str | tuple[int, int]) -> tuple[int, 
 
 
 @dataclass(frozen=True)
+class _Level:
+    """One level of a unit's hierarchy as placing needs it."""
+
+    pk: int
+    barcode: str
+    kind: str
+    set_point_c: Decimal | None
+    types: set[int]
+    collections: set[int]
+
+
+@dataclass(frozen=True)
 class Restriction:
     """What one level of the hierarchy accepts (empty sets: anything)."""
 
     barcode: str
     types: frozenset[int]
     collections: frozenset[int]
+
+
+def _path_ids(unit: StorageUnit) -> list[int]:
+    """The ids of the unit's ancestors and of itself, root first."""
+    return [int(part) for part in unit.path.strip("/").split("/") if part]
+
+
+def _refuse_placed(specimen: Specimen) -> None:
+    """Refuse to place a specimen that is already in a box."""
+    existing = Placement.objects.filter(specimen=specimen).select_related("unit").first()
+    if existing is not None:
+        raise ApplicationError(
+            _("%(barcode)s is already in %(unit)s %(label)s; move it instead.")
+            % {
+                "barcode": specimen.barcode,
+                "unit": existing.unit.barcode,
+                "label": label_of(existing),
+            },
+            rule="BB-02",
+        )
 
 
 def restrictions(units: Sequence[StorageUnit]) -> dict[int, list[Restriction]]:
@@ -344,18 +379,31 @@ def specimen_place(
     if specimen.status not in HELD_STATUSES or specimen.status == Specimen.Status.MISSING:
         raise ApplicationError(_("%s is not held here any more.") % specimen.barcode, rule="BB-02")
     row, column = _position(unit, position)
-    _check_restrictions(unit, specimen)
-    existing = Placement.objects.filter(specimen=specimen).select_related("unit").first()
-    if existing is not None:
-        raise ApplicationError(
-            _("%(barcode)s is already in %(unit)s %(label)s; move it instead.")
-            % {
-                "barcode": specimen.barcode,
-                "unit": existing.unit.barcode,
-                "label": label_of(existing),
-            },
-            rule="BB-02",
+    # the unit and its ancestors with what each accepts, for the restrictions and for the
+    # equipment, in one query of plain values (LEFT JOINs: a level restricted both ways comes
+    # back as types × collections rows, a handful in practice)
+    path = _path_ids(unit)
+    levels: dict[int, _Level] = {}
+    rows = (
+        StorageUnit.objects.filter(pk__in=path)
+        .order_by()
+        .values_list(
+            "pk", "barcode", "kind", "set_point_c", "allowed_material_types", "allowed_collections"
         )
+    )
+    for pk, barcode, kind, set_point_c, type_id, collection_id in rows:
+        level = levels.setdefault(pk, _Level(pk, barcode, kind, set_point_c, set(), set()))
+        if type_id is not None:
+            level.types.add(type_id)
+        if collection_id is not None:
+            level.collections.add(collection_id)
+    chain = [levels[i] for i in path if i in levels]
+    refusal = _refusal(
+        [Restriction(lv.barcode, frozenset(lv.types), frozenset(lv.collections)) for lv in chain],
+        specimen,
+    )
+    if refusal:
+        raise ApplicationError(refusal, rule="BB-02")
     when = at or timezone.now()
     try:
         with transaction.atomic():
@@ -368,6 +416,9 @@ def specimen_place(
                 placed_by=actor,
             )
     except IntegrityError as exc:
+        # one position per specimen and one specimen per position: the constraints decide,
+        # then say which (the specimen already placed first, as before the insert)
+        _refuse_placed(specimen)
         holder = (
             Placement.objects.filter(unit=unit, row=row, column=column)
             .select_related("specimen")
@@ -383,7 +434,7 @@ def specimen_place(
             rule="BB-02",
         ) from exc
     label = rules.label(geometry(unit), row, column)
-    equipment = equipment_of(unit)
+    equipment = next((level for level in reversed(chain) if level.kind in EQUIPMENT), None)
     parameters: dict[str, Any] = {}
     if equipment is not None and equipment.set_point_c is not None:
         parameters["temperature_c"] = float(equipment.set_point_c)
@@ -404,6 +455,7 @@ def specimen_place(
         at=when,
         specimen=specimen,
         note=f"{specimen.barcode} → {unit.barcode} {label}",
+        equipment_id=equipment.pk if equipment is not None else unit.pk,
     )
     audit_record(
         actor=actor,

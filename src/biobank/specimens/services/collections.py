@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from biobank.core.audit import audit_record, snapshot
@@ -20,10 +21,17 @@ from biobank.specimens.models import Collection, DataField, MaterialType, Specim
 
 def material_type_for(organization: Organization, code: str) -> MaterialType:
     """The organization's own type of that code, else the standard one."""
-    found = (
-        MaterialType.objects.filter(code=code, organization=organization).first()
-        or MaterialType.objects.filter(code=code, organization__isnull=True).first()
-    )
+    # both candidates in one query (at most two rows: the code is unique per organization and
+    # in the standard list), the organization's own preferred
+    candidates = MaterialType.objects.filter(
+        Q(organization=organization) | Q(organization__isnull=True), code=code
+    ).order_by()
+    found = None
+    for candidate in candidates:
+        if candidate.organization_id == organization.pk:
+            found = candidate
+            break
+        found = candidate
     if found is None:
         raise ApplicationError(_("Unknown material type %s.") % code, rule="BB-03")
     return found

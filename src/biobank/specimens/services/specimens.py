@@ -18,7 +18,7 @@ from biobank.core.errors import ApplicationError
 from biobank.core.models import AuditEvent, Organization, Site, User
 from biobank.core.tenancy import require_permission
 from biobank.participants import services as participant_services
-from biobank.participants.models import Participant
+from biobank.participants.models import Consent, Participant
 from biobank.participants.rules import ProposedUse
 from biobank.specimens import links, rules
 from biobank.specimens.events import ParameterError, validate_parameters
@@ -38,6 +38,12 @@ AUDITED = [
     "barcode", "collection", "participant", "material_type", "acquired_type", "quantity",
     "remaining", "unit", "status", "sprec", "freeze_thaw_count", "consent_withdrawn", "on_hold",
     "infectious", "delinked", "received_at", "receipt_condition",
+]  # fmt: skip
+
+
+# what recording an event may change on the specimen
+EVENT_FIELDS = [
+    "freeze_thaw_count", "received_at", "receipt_condition", "status", "sprec", "updated_at",
 ]  # fmt: skip
 
 
@@ -95,7 +101,10 @@ def _check_consent(participant: Participant | None, on: date) -> None:
         raise ApplicationError(_("The participant withdrew consent."), rule="HB-03")
     if participant.status == Participant.Status.DELINKED:
         return
-    if not participant_services.active_consents(participant):
+    # whether any consent is current, as ``active_consents`` would list it: one EXISTS query
+    # instead of loading the consents with their terms (three queries, a fifth of a creation)
+    current = [Consent.State.ACTIVE, Consent.State.NARROWED]
+    if not participant.consents.filter(state__in=current).exists():
         raise ApplicationError(_("The participant has no consent on record."), rule="HB-02")
 
 
@@ -114,25 +123,25 @@ def _create(
 ) -> Specimen:
     if quantity < 0:
         raise ApplicationError(_("A quantity cannot be negative."), rule="BB-04")
-    if Specimen.objects.filter(organization=organization, barcode=barcode).exists():
-        raise ApplicationError(_("Barcode %s is already in use.") % barcode)
+    # the unique constraint on (organization, barcode) finds a barcode in use, instead of a
+    # query before the insert; no savepoint: every caller is atomic and lets the refusal
+    # roll its block back
     try:
-        with transaction.atomic():
-            return Specimen.objects.create(
-                organization=organization,
-                barcode=barcode,
-                material_type=material_type,
-                acquired_type=acquired_type,
-                category_id=material_type.category_id,
-                quantity=quantity,
-                remaining=quantity,
-                unit=unit,
-                status=status,
-                collection=collection,
-                participant=participant,
-                delinked=participant is not None and participant.is_delinked,
-                **fields,
-            )
+        return Specimen.objects.create(
+            organization=organization,
+            barcode=barcode,
+            material_type=material_type,
+            acquired_type=acquired_type,
+            category_id=material_type.category_id,
+            quantity=quantity,
+            remaining=quantity,
+            unit=unit,
+            status=status,
+            collection=collection,
+            participant=participant,
+            delinked=participant is not None and participant.is_delinked,
+            **fields,
+        )
     except IntegrityError as exc:
         raise ApplicationError(_("Barcode %s is already in use.") % barcode) from exc
 
@@ -372,7 +381,13 @@ def specimen_event_record(
         raise ApplicationError(_("Unknown activity %s.") % activity, rule="BB-02")
     if at > timezone.now():
         raise ApplicationError(_("The event time is in the future."), rule="BB-02")
-    specimen = Specimen.objects.select_for_update().get(pk=specimen.pk)
+    # the material type (for the SPREC) and organization (for the audit) in the same query;
+    # only the specimen's row is locked
+    specimen = (
+        Specimen.objects.select_for_update(of=("self",))
+        .select_related("material_type", "organization")
+        .get(pk=specimen.pk)
+    )
     event = _event(
         specimen,
         activity,
@@ -399,7 +414,8 @@ def specimen_event_record(
     }:
         specimen.status = Specimen.Status.AVAILABLE
     specimen.sprec = derived_sprec(specimen) or specimen.sprec
-    specimen.save()
+    # the row was just read under lock, so writing only what an event changes is the same
+    specimen.save(update_fields=EVENT_FIELDS)
     _audit(actor, specimen, AuditEvent.Action.UPDATE, before, reason=f"event: {activity}")
     return event
 
