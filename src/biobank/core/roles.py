@@ -66,10 +66,17 @@ storage.manage          x  x  .  .  .  .  .  .  .
 storage.grant           x  .  .  x  .  .  .  .  .
 irb.view                x  .  x  .  x  x  .  x  .
 irb.manage              .  .  .  .  x  .  .  .  .
+irb.review              .  .  .  .  x  x  .  .  .
+irb_audit.view          .  .  .  .  x  x  .  x  x
+irb_audit.manage        .  .  .  .  x  .  .  .  x
+irb_audit.rate          .  .  .  .  x  x  .  .  .
 distribution.view       x  x  x  x  x  .  .  x  .
 distribution.request    x  .  .  .  .  .  x  .  .
 distribution.review     x  .  .  .  x  .  .  .  .
 distribution.fulfil     x  x  .  .  .  .  .  .  .
+biosafety.view          x  x  x  x  .  .  .  x  .
+biosafety.manage        x  .  .  x  .  .  .  .  .
+biosafety.inspect       x  x  .  x  .  .  .  .  .
 """
 # fmt: on
 

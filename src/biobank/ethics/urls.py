@@ -1,6 +1,6 @@
 from django.urls import path
 
-from biobank.ethics import views
+from biobank.ethics import campaign_views, record_views, review_views, views
 
 app_name = "ethics"
 
@@ -12,4 +12,30 @@ urlpatterns = [
         views.self_assessment,
         name="self-assessment",
     ),
+    path("<uuid:public_id>/protocols/", review_views.protocol_list, name="protocol-list"),
+    path("<uuid:public_id>/meetings/", review_views.meeting_list, name="meeting-list"),
+    path("protocols/<uuid:public_id>/", review_views.protocol_detail, name="protocol-detail"),
+    path("submissions/<uuid:public_id>/", review_views.submission_detail, name="submission-detail"),
+    path(
+        "submissions/<uuid:public_id>/letter.pdf",
+        review_views.decision_letter,
+        name="decision-letter",
+    ),
+    path(
+        "submissions/<uuid:public_id>/<str:action>/",
+        review_views.submission_action,
+        name="submission-action",
+    ),
+    path("<uuid:public_id>/records/", record_views.records, name="records"),
+    path("complaints/<uuid:public_id>/", record_views.complaint_detail, name="complaint-detail"),
+    path("campaigns/", campaign_views.campaign_list, name="campaign-list"),
+    path("campaigns/<uuid:public_id>/", campaign_views.campaign_detail, name="campaign-detail"),
+    path("audits/<uuid:public_id>/", campaign_views.audit_detail, name="audit-detail"),
+    path(
+        "audits/<uuid:public_id>/application.pdf",
+        campaign_views.application_pdf,
+        name="application-pdf",
+    ),
+    path("agenda/", campaign_views.agenda, name="agenda"),
+    path("meetings/<uuid:public_id>/", review_views.meeting_detail, name="meeting-detail"),
 ]

@@ -90,6 +90,7 @@ def self_assessment(request: HttpRequest, public_id: str, year: int) -> HttpResp
     ratings = assessment.ratings if assessment else {}
     evidence = assessment.evidence if assessment else {}
     check = services.composition(irb)
+    computed = services.evidence(irb)
     criteria = list(AuditCriterion.objects.all())
     by_number = {c.number: c for c in rules.load_criteria()}
     rows = [
@@ -97,6 +98,7 @@ def self_assessment(request: HttpRequest, public_id: str, year: int) -> HttpResp
             "criterion": c,
             "rating": ratings.get(c.number, ""),
             "evidence": evidence.get(c.number, ""),
+            "computed": computed.get(c.number, ""),
             "na_allowed": by_number[c.number].allows_na(previously_passed=irb.previously_passed),
             "suggested": ("compliant" if check else "non_compliant") if c.number == "1.4" else "",
         }
