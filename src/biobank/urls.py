@@ -15,5 +15,6 @@ urlpatterns = [
     path("storage/", include("biobank.storage.urls")),
     path("ethics/", include("biobank.ethics.urls")),
     path("distribution/", include("biobank.distribution.urls")),
+    path("biosafety/", include("biobank.biosafety.urls")),
     path("", include("biobank.core.urls")),
 ]

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from biobank.core import services
 from biobank.core.models import Membership
+from tests.biosafety import foreign as _biosafety_foreign
 
 # URL names that hold no tenant data, with the reason.
 NOT_TENANT_SCOPED = {
@@ -167,6 +168,35 @@ def foreign(cast, tmp_path) -> dict[str, Any]:
     irb = ethics_services.irb_create(
         actor=None, organization=cast.other, code="OTHER-IRB", name="他院IRB", kind="institution"
     )
+    irb_protocol = ethics_services.protocol_create(
+        actor=None,
+        irb=irb,
+        code="OTHER-PROT",
+        title="他院計畫",
+        principal_investigator="他院醫師",
+        risk="minimal",
+        received_on=date(2025, 1, 2),
+    )
+    irb_complaint = ethics_services.complaint_receive(
+        actor=None,
+        irb=irb,
+        received_on=date(2025, 1, 3),
+        complainant="他院受試者",
+        summary="他院申訴",
+    )
+    from biobank.ethics.models import AuditCampaign, IRBAudit
+
+    irb_campaign = AuditCampaign.objects.create(
+        organization=cast.other,
+        year=2025,
+        window_opens=date(2025, 3, 3),
+        window_closes=date(2025, 3, 31),
+        completion_due=date(2025, 4, 7),
+    )
+    irb_audit = IRBAudit.objects.create(campaign=irb_campaign, irb=irb, audit_type="video")
+    irb_meeting = ethics_services.meeting_create(
+        actor=None, irb=irb, number="OTHER-M1", held_on=date(2025, 1, 10)
+    )
     from biobank.distribution import services as distribution_services
     from biobank.distribution.models import Shipment
 
@@ -208,8 +238,15 @@ def foreign(cast, tmp_path) -> dict[str, Any]:
             dry_run=True,
         )
     return {
+        **_biosafety_foreign.records(cast),
         "import_job": import_job,
         "irb": irb,
+        "irb_protocol": irb_protocol,
+        "irb_submission": irb_protocol.submissions.get(),
+        "irb_meeting": irb_meeting,
+        "irb_complaint": irb_complaint,
+        "irb_campaign": irb_campaign,
+        "irb_audit": irb_audit,
         "distribution_request": distribution_request,
         "shipment": shipment,
         "unit": box,
@@ -293,6 +330,21 @@ FOREIGN_RECORD: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "api:specimen_check_in": lambda f: {"barcode": f["specimen"].barcode},
     "ethics:irb-detail": lambda f: {"public_id": f["irb"].public_id},
     "ethics:self-assessment": lambda f: {"public_id": f["irb"].public_id, "year": 2026},
+    "ethics:protocol-list": lambda f: {"public_id": f["irb"].public_id},
+    "ethics:meeting-list": lambda f: {"public_id": f["irb"].public_id},
+    "ethics:protocol-detail": lambda f: {"public_id": f["irb_protocol"].public_id},
+    "ethics:submission-detail": lambda f: {"public_id": f["irb_submission"].public_id},
+    "ethics:decision-letter": lambda f: {"public_id": f["irb_submission"].public_id},
+    "ethics:submission-action": lambda f: {
+        "public_id": f["irb_submission"].public_id,
+        "action": "triage",
+    },
+    "ethics:meeting-detail": lambda f: {"public_id": f["irb_meeting"].public_id},
+    "ethics:records": lambda f: {"public_id": f["irb"].public_id},
+    "ethics:complaint-detail": lambda f: {"public_id": f["irb_complaint"].public_id},
+    "ethics:campaign-detail": lambda f: {"public_id": f["irb_campaign"].public_id},
+    "ethics:audit-detail": lambda f: {"public_id": f["irb_audit"].public_id},
+    "ethics:application-pdf": lambda f: {"public_id": f["irb_audit"].public_id},
     "distribution:request-detail": lambda f: {"public_id": f["distribution_request"].public_id},
     "distribution:pick-list-pdf": lambda f: {"public_id": f["distribution_request"].public_id},
     "distribution:request-action": lambda f: {
@@ -313,6 +365,7 @@ FOREIGN_RECORD: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "core:import-detail": lambda f: {"public_id": f["import_job"].public_id},
     "core:import-progress": lambda f: {"public_id": f["import_job"].public_id},
 }
+FOREIGN_RECORD.update(_biosafety_foreign.FOREIGN_RECORD)
 
 PARAMETERISED = [name for name, pattern in all_url_patterns() if _parameters(pattern)]
 PLAIN = [name for name, pattern in all_url_patterns() if not _parameters(pattern)]
@@ -353,6 +406,7 @@ POST_BODIES = {
     },
     "api:distribution_shipment_receipt": {"condition": "complete"},
 }
+POST_BODIES.update(_biosafety_foreign.POST_BODIES)
 
 
 def test_the_url_conf_has_pages_and_endpoints_to_check():

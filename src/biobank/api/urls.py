@@ -7,6 +7,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, ValidationError
 from ninja.security import HttpBearer, SessionAuth
 
+from biobank.biosafety.api import router as biosafety_router
 from biobank.core.api import router as core_router
 from biobank.core.errors import ApplicationError
 from biobank.core.services import token_authenticate
@@ -76,3 +77,4 @@ api.add_router("/", participants_router)
 api.add_router("/", specimens_router)
 api.add_router("/", storage_router)
 api.add_router("/", distribution_router)
+api.add_router("/", biosafety_router)

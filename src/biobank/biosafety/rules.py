@@ -654,3 +654,17 @@ def transfer_report_due(received_on: date, *, overrides: Overrides | None = None
     due = add_working_days(received_on, clock.value, overrides=overrides)
     reason = f"report the transfer within {clock.value} working days"
     return Deadline("transfer_report", due, clock.rule, clock.article, reason)
+
+
+@implements("BS-11", "HP-03", "TD-01")
+def investigation_report_due(
+    completed_on: date, *, regime: Regime, overrides: Overrides | None = None
+) -> Deadline:
+    """The investigation report to the authorities, counted from the day the investigation
+    completed (animal: 3 days, §9.2) or the committee approved it (human: 7 days, §24)."""
+    for entry in regime_data(regime)["anomaly"]:
+        if entry["from"] != "notice" and entry["unit"] == "days":
+            due = legal_deadline(completed_on, entry["value"], overrides=overrides)
+            reason = f"investigation report within {entry['value']} days after the investigation"
+            return Deadline(entry["key"], due, entry["rule"], entry["article"], reason)
+    raise LookupError(f"the {regime} regime has no investigation report clock")

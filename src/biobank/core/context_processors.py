@@ -30,6 +30,12 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         items.append((reverse("ethics:irb-list"), _("Ethics committees")))
     if has_permission_anywhere(user, "storage.view"):
         items.append((reverse("storage:unit-roots"), _("Storage")))
+    if has_permission_anywhere(user, "distribution.view") or has_permission_anywhere(
+        user, "distribution.request"
+    ):
+        items.append((reverse("distribution:request-list"), _("Distribution")))
+    if has_permission_anywhere(user, "biosafety.view"):
+        items.append((reverse("biosafety:home"), _("Biosafety")))
     if may_import_anywhere(user):
         items.append((reverse("core:import-list"), _("Imports")))
     items += [
