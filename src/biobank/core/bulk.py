@@ -26,6 +26,7 @@ import threading
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from functools import cache
 from types import TracebackType
 from typing import Any
 
@@ -34,11 +35,18 @@ from django.db import connection, models
 BATCH_SIZE = 5000
 
 
+@cache
+def _naive_text_datetimes() -> bool:
+    """Whether the database keeps datetimes as text (SQLite); asked once, because
+    ``connection.vendor`` goes through a thread-local lookup on every call."""
+    return bool(connection.vendor == "sqlite")
+
+
 def db_datetime(value: datetime | None) -> Any:
     """An aware datetime as the database column takes it."""
     if value is None:
         return None
-    if connection.vendor == "sqlite":
+    if _naive_text_datetimes():
         # Django keeps datetimes on SQLite as naive UTC text with microseconds
         return value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ")
     return value

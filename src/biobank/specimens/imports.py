@@ -6,20 +6,23 @@ collected_at,parent_barcode,sprec,container_barcode,position``, optionally ``qua
 ``source_strain`` (non-human material, BB-03), and one column per associated-data field of the
 organization's collections (its key). See ``COLUMNS_HELP``.
 
-The file is read twice and never held in memory. The first pass checks every row (types, codes,
-duplicates in the file and in the database, parent quantities, positions, consent) and keeps
-only what later rows need: one small entry per specimen. Nothing is written unless every row is
-valid. The second pass writes everything in one transaction through ``BulkInsert`` at the
-driver's bulk rate: participants new to the organization (code only), specimens with their
-final remaining quantities, lineage, the creation and storage events, placements, associated
-data, one access record per box and an audit event per specimen and per new participant
-(``AuditBatch``). A process killed at any point leaves the database as it was.
+The file is read once and never held in memory. The first pass checks every row (types, codes,
+duplicates in the file and in the database, parent quantities, positions, consent) and keeps only
+what later rows need: one small entry per specimen; the rows it accepted go to a temporary spool
+file as plain tuples (``_Spool``). Nothing is written unless every row is valid. The second pass
+reads the spool back and writes everything in one transaction through ``BulkInsert`` at the driver's
+bulk rate: participants new to the organization (code only), specimens with their final remaining
+quantities, lineage, the creation and storage events, placements, associated data, one access record
+per box and an audit event per specimen and per new participant (``AuditBatch``). A process killed
+at any point leaves the database as it was.
 """
 
 from __future__ import annotations
 
 import gc
 import json
+import marshal
+import tempfile
 import uuid
 from array import array
 from collections.abc import Callable, Iterator
@@ -402,6 +405,90 @@ class _Existing:
     barcode: str
 
 
+# One accepted row in the spool: only values marshal writes (no objects), the objects by the
+# keys the first pass found them under.
+_SpoolRow = tuple[
+    int, str, str, str, str, int, str, "str | None", str, str, str, int, int, "int | None", str,
+    str, tuple[tuple[int, str], ...],
+]  # fmt: skip
+
+
+class _Spool:
+    """The rows the first pass accepted, in file order, in a temporary file (``marshal``, one
+    list per chunk): the second pass writes from it without reading the sheet and checking
+    every cell a second time. It lives as long as the import; the file goes when it closes."""
+
+    def __init__(self) -> None:
+        self.file = tempfile.TemporaryFile(prefix="biobank-import-")  # noqa: SIM115
+        self.rows = 0
+
+    def add(self, chunk: list[tuple[_Parsed, dict[str, str]]]) -> None:
+        rows: list[_SpoolRow] = []
+        for parsed, values in chunk:
+            position = parsed.position or (0, 0)
+            rows.append(
+                (
+                    parsed.number, parsed.barcode, parsed.participant_code,
+                    values["collection_code"], values["material_type"], parsed.quantity,
+                    parsed.unit,
+                    parsed.collected_at.isoformat() if parsed.collected_at else None,
+                    parsed.parent_barcode, parsed.sprec, values["container_barcode"],
+                    position[0], position[1], parsed.taken, parsed.source_organism,
+                    parsed.source_strain,
+                    tuple((data_field.pk, value) for data_field, value in parsed.data),
+                )
+            )  # fmt: skip
+        # one read of a known length later: marshal.load on a file reads it a few bytes at a
+        # time through Python calls
+        data = marshal.dumps(rows)
+        self.file.write(len(data).to_bytes(8, "little"))
+        self.file.write(data)
+        self.rows += len(rows)
+
+    def __iter__(self) -> Iterator[_SpoolRow]:
+        self.file.seek(0)
+        while size := int.from_bytes(self.file.read(8), "little"):
+            data = self.file.read(size)
+            if len(data) != size:
+                raise RuntimeError("the import's spool file is cut short")
+            yield from marshal.loads(data)  # noqa: S302 (our own file, written above)
+
+    def parsed(self, context: _Context) -> Iterator[_Parsed]:
+        """The rows as the first pass parsed them."""
+        fields = {f.pk: f for by in context.fields.values() for f in by.values()}
+        collections, types, boxes = context.collections, context.types, context.boxes
+        last_text: str | None = None
+        last_time: datetime | None = None
+        for (
+            number, barcode, code, collection, mtype, quantity, unit, collected, parent, sprec,
+            container, row, column, taken, organism, strain, data,
+        ) in self:  # fmt: skip
+            if collected != last_text:  # a visit's specimens share their time
+                last_text = collected
+                last_time = datetime.fromisoformat(collected) if collected else None
+            yield _Parsed(
+                number=number,
+                barcode=barcode,
+                participant_code=code,
+                collection=collections[collection] if collection else None,
+                mtype=types[mtype],
+                quantity=quantity,
+                unit=unit,
+                collected_at=last_time,
+                parent_barcode=parent,
+                sprec=sprec,
+                box=boxes[container] if container else None,
+                position=(row, column) if container else None,
+                taken=taken,
+                source_organism=organism,
+                source_strain=strain,
+                data=[(fields[pk], value) for pk, value in data],
+            )
+
+    def close(self) -> None:
+        self.file.close()
+
+
 class _Checked:
     """What the first pass learned: an index per specimen of the file, in file order."""
 
@@ -445,7 +532,10 @@ def _check(
     extra: list[str],
     report: ImportReport,
     progress: Callable[[int], None],
+    spool: _Spool | None = None,
 ) -> _Checked:
+    """The first pass; the accepted rows go to ``spool`` while every row so far is valid (after
+    the first error nothing will be written, so nothing more is kept)."""
     checked = _Checked()
     # per box, the positions taken and the row that took each (0: taken before the import)
     positions: dict[int, dict[tuple[int, int], int]] = {}
@@ -478,6 +568,7 @@ def _check(
         existing = _lookup(context, wanted)
         boxes = {p.box.id for _r, p in parsed_rows if p is not None and p.box is not None}
         positions.update(_occupied(boxes - positions.keys()))
+        accepted: list[tuple[_Parsed, dict[str, str]]] = []
         for row, parsed in parsed_rows:
             barcode = row.values["barcode"]
             if parsed is None:
@@ -531,6 +622,9 @@ def _check(
             checked.units.append(parsed.unit)
             checked.left.append(parsed.quantity)
             checked.rows_of.append(row.number)
+            accepted.append((parsed, row.values))
+        if spool is not None and report.ok:
+            spool.add(accepted)
         progress(report.rows)
     checked.rows = report.rows
     return checked
@@ -698,6 +792,8 @@ class _Writer:
         )
         self.session = session
         self.per_box: dict[int, tuple[_Box, int]] = {}
+        self._collected: datetime | None = None
+        self._collected_db: Any = None
         self._create_participants()
 
     def _create_participants(self) -> None:
@@ -752,12 +848,15 @@ class _Writer:
             )
         quantity, remaining = _decimal(parsed.quantity), _decimal(left)
         collected = parsed.collected_at
+        if collected is not self._collected:  # the spool shares one time across a visit
+            self._collected, self._collected_db = collected, db_datetime(collected)
+        collected_db = self._collected_db
         self.specimens.add(
             (
                 pk, self.organization_id, parsed.barcode,
                 collection_id, participant_id,
                 parsed.source_organism, parsed.source_strain, "", mtype.category_id, type_id,
-                type_id, quantity, remaining, parsed.unit, "", "", db_datetime(collected), "",
+                type_id, quantity, remaining, parsed.unit, "", "", collected_db, "",
                 parsed.sprec, 0, status, False, False, False, delinked, self.now_db, self.now_db,
             )
         )  # fmt: skip
@@ -774,7 +873,7 @@ class _Writer:
             )  # fmt: skip
             self.lineage.add((parent_id, pk, kind, _decimal(taken), self.now_db))
         self.events.add(
-            (pk, activity, db_datetime(collected) if collected else self.now_db, self.actor_id,
+            (pk, activity, collected_db if collected else self.now_db, self.actor_id,
              "", "", "{}", result, self.now_db)
         )  # fmt: skip
         container = label = None
@@ -897,30 +996,45 @@ def _import_specimens(
 
         return told
 
-    checked = _check(iter(table), context, extra, report, tell("checking"))
-    if not report.ok or dry_run:
-        report.created = len(checked.types) if report.ok else 0
-        return report
-    told = tell("writing")
+    spool = None if dry_run else _Spool()
+    try:
+        checked = _check(iter(table), context, extra, report, tell("checking"), spool)
+        if not report.ok or spool is None:
+            report.created = len(checked.types) if report.ok else 0
+            return report
+        written = _write(context, checked, actor, spool, tell("writing"))
+    finally:
+        if spool is not None:
+            spool.close()
+    report.created = written
+    if written >= STATISTICS_AFTER:
+        _refresh_statistics()
+    return report
+
+
+def _write(
+    context: _Context,
+    checked: _Checked,
+    actor: User | None,
+    spool: _Spool,
+    told: Callable[[int], None],
+) -> int:
+    """The second pass, in one transaction: the spooled rows through ``_Writer``."""
+    if spool.rows != len(checked.types):
+        raise RuntimeError("the import's spool lost rows")  # a full disk would show here
     with transaction.atomic(), BulkSession() as session:
         writer = _Writer(context, checked, actor, session)
         written = 0
-        for row in table:
-            parsed, errors = _parse(row, context, extra)
-            if parsed is None or errors or parsed.barcode not in checked.index:
-                raise RuntimeError(f"{path.name} changed while it was being imported")
+        for parsed in spool.parsed(context):
             writer.write(parsed)
             written += 1
             if written % CHUNK == 0:
                 told(written)
         if written != len(checked.types):
-            raise RuntimeError(f"{path.name} changed while it was being imported")
+            raise RuntimeError("the import's spool lost rows")
         writer.close()
         told(written)
-    report.created = written
-    if written >= STATISTICS_AFTER:
-        _refresh_statistics()
-    return report
+    return written
 
 
 STATISTICS_AFTER = 10_000  # rows imported after which the planner's statistics are refreshed
