@@ -139,7 +139,9 @@ def _decide(
     conditions: str,
 ) -> Approval:
     approval = (
-        Approval.objects.select_for_update().select_related("organization").get(pk=approval.pk)
+        Approval.objects.select_for_update(of=("self",))
+        .select_related("organization")
+        .get(pk=approval.pk)
     )
     if approval.status != expected:
         raise ApplicationError(

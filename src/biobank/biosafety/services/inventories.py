@@ -128,7 +128,9 @@ def inventory_complete(
     obligation is met and the next one opens (6 or 3 months on)."""
     require_permission(actor, "biosafety.inspect", inventory.organization)
     inventory = (
-        InventoryCheck.objects.select_for_update().select_related("site").get(pk=inventory.pk)
+        InventoryCheck.objects.select_for_update(of=("self",))
+        .select_related("site")
+        .get(pk=inventory.pk)
     )
     if inventory.status != InventoryCheck.Status.OPEN:
         raise ApplicationError(_("The inventory is completed."))
@@ -282,7 +284,7 @@ def anomaly_open(
 
 def _locked(anomaly: Anomaly) -> Anomaly:
     return (
-        Anomaly.objects.select_for_update()
+        Anomaly.objects.select_for_update(of=("self",))
         .select_related("organization", "material__agent")
         .get(pk=anomaly.pk)
     )

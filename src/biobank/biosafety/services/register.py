@@ -119,7 +119,11 @@ def agent_update(*, actor: User | None, agent: Agent, reason: str = "", **fields
     unknown = set(fields) - AGENT_FIELDS
     if unknown:
         raise ApplicationError(_("Unknown fields: %s") % ", ".join(sorted(unknown)))
-    agent = Agent.objects.select_for_update().select_related("organization").get(pk=agent.pk)
+    agent = (
+        Agent.objects.select_for_update(of=("self",))
+        .select_related("organization")
+        .get(pk=agent.pk)
+    )
     before = snapshot(agent)
     for name, value in fields.items():
         setattr(agent, name, value)
@@ -228,7 +232,7 @@ def material_update(
     if not reason.strip():
         raise ApplicationError(_("Say why the record changes."))
     material = (
-        InfectiousMaterial.objects.select_for_update()
+        InfectiousMaterial.objects.select_for_update(of=("self",))
         .select_related("organization", "agent")
         .get(pk=material.pk)
     )
