@@ -8,6 +8,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 
 from biobank.core.errors import ApplicationError
 from biobank.core.models import AuditEvent
@@ -215,6 +216,7 @@ def test_ec09_self_assessment_evidence_for_2_17_is_computed(cast, committee):
 
 def test_records_page_records_and_self_assessment_shows_evidence(cast, committee, client):
     client.force_login(cast.irb_admin)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # messages matched in English
     url = f"/ethics/{committee.public_id}/records/"
     chen = member(committee, "陳主委")
     client.post(
