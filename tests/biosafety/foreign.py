@@ -44,6 +44,28 @@ def records(cast: Any) -> dict[str, Any]:
         name="他院生安會",
         formed_on=date(2026, 1, 5),
     )
+    member = services.committee_member_add(
+        actor=cast.outsider,
+        committee=committee,
+        name="他院委員",
+        role="head",
+        joined_on=date(2026, 1, 5),
+    )
+    meeting = services.meeting_record(
+        actor=cast.outsider,
+        committee=committee,
+        held_on=date(2026, 1, 5),
+        agenda="他院議程",
+        attendees=[member],
+        minutes="他院會議紀錄",
+    )
+    services.decision_record(
+        actor=cast.outsider,
+        meeting=meeting,
+        decides="other",
+        outcome="noted",
+        subject="他院決議",
+    )
     approval = services.approval_request(
         actor=cast.outsider, material=material, kind="use", purpose="他院"
     )
@@ -56,7 +78,37 @@ def records(cast: Any) -> dict[str, Any]:
         noticed_at=timezone.now(),
         major=True,
     )
+    incident = services.incident_report(
+        actor=cast.outsider,
+        organization=cast.other,
+        title="他院意外",
+        description="他院",
+        occurred_at=timezone.now(),
+        level=2,
+        risk_assessment="他院",
+        regime="human",
+        site=cast.other_site,
+        materials=[material],
+    )
+    worker = services.worker_register(
+        actor=cast.outsider,
+        organization=cast.other,
+        user=cast.outsider,
+        started_on=date(2026, 1, 5),
+    )
+    plan = services.plan_create(
+        actor=cast.outsider,
+        organization=cast.other,
+        regime="human",
+        title="他院應變計畫",
+        version="1",
+        parts={},
+    )
     return {
+        "biosafety_meeting": meeting,
+        "biosafety_plan": plan,
+        "biosafety_worker": worker,
+        "biosafety_incident": incident,
         "biosafety_inventory": inventory,
         "biosafety_anomaly": anomaly,
         "biosafety_agent": agent,
@@ -109,8 +161,60 @@ FOREIGN_RECORD: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "api:biosafety_inventory_complete": _id("biosafety_inventory", "inventory_id"),
     "api:biosafety_anomaly_detail": _id("biosafety_anomaly", "anomaly_id"),
     "api:biosafety_anomaly_step": _id("biosafety_anomaly", "anomaly_id"),
+    "biosafety:incident-detail": _id("biosafety_incident"),
+    "biosafety:incident-action": lambda f: {
+        "public_id": f["biosafety_incident"].public_id,
+        "action": "step",
+    },
+    "api:biosafety_incident_detail": _id("biosafety_incident", "incident_id"),
+    "api:biosafety_incident_step": _id("biosafety_incident", "incident_id"),
+    "api:biosafety_incident_resume": _id("biosafety_incident", "incident_id"),
+    "biosafety:worker-detail": _id("biosafety_worker"),
+    "biosafety:worker-action": lambda f: {
+        "public_id": f["biosafety_worker"].public_id,
+        "action": "record",
+    },
+    "api:biosafety_worker_detail": _id("biosafety_worker", "worker_id"),
+    "api:biosafety_training_record_add": _id("biosafety_worker", "worker_id"),
+    "api:biosafety_assignment_create": _id("biosafety_worker", "worker_id"),
+    "biosafety:plan-detail": _id("biosafety_plan"),
+    "biosafety:plan-action": lambda f: {
+        "public_id": f["biosafety_plan"].public_id,
+        "action": "parts",
+    },
+    "api:biosafety_plan_detail": _id("biosafety_plan", "plan_id"),
+    "api:biosafety_plan_step": _id("biosafety_plan", "plan_id"),
+    "api:biosafety_destruction_record": _id("biosafety_material", "material_id"),
+    "biosafety:meeting-document": _id("biosafety_meeting"),
+    "biosafety:record-purge": lambda f: {
+        "kind": "biosafety.incident",
+        "record_id": str(f["biosafety_incident"].pk),
+    },
+    "api:biosafety_meeting_list": _id("biosafety_committee", "committee_id"),
+    "api:biosafety_meeting_record": _id("biosafety_committee", "committee_id"),
+    "api:biosafety_meeting_detail": _id("biosafety_meeting", "meeting_id"),
+    "api:biosafety_meeting_minutes": _id("biosafety_meeting", "meeting_id"),
+    "api:biosafety_decision_record": _id("biosafety_meeting", "meeting_id"),
+    "biosafety:site-sign": _id("site"),
+    "biosafety:site-sign-pdf": _id("site"),
 }
 POST_BODIES: dict[str, dict[str, Any]] = {
+    "api:biosafety_meeting_list": {"held_on": "2026-01-05", "agenda": "x", "attendees": []},
+    "api:biosafety_meeting_record": {"held_on": "2026-01-05", "agenda": "x", "attendees": []},
+    "api:biosafety_meeting_minutes": {"minutes": "x"},
+    "api:biosafety_decision_record": {"decides": "other", "outcome": "noted"},
+    "api:biosafety_plan_step": {"step": "parts", "parts": {}},
+    "api:biosafety_destruction_record": {
+        "method": "autoclave",
+        "destroyed_on": "2026-01-05",
+        "reason": "x",
+        "confirmed_on": "2026-01-05",
+        "committee_reference": "x",
+    },
+    "api:biosafety_training_record_add": {"kind": "course", "title": "x", "on": "2026-01-05"},
+    "api:biosafety_assignment_create": {"site": "OTHER-LAB"},
+    "api:biosafety_incident_step": {"step": "action", "description": "x"},
+    "api:biosafety_incident_resume": {"on": "2026-01-05"},
     "api:biosafety_inventory_count": {"line": 1, "found_quantity": "1"},
     "api:biosafety_anomaly_step": {"step": "investigated", "on": "2026-01-05", "findings": "x"},
     "api:biosafety_committee_member_add": {"name": "x", "role": "head", "joined_on": "2026-01-05"},

@@ -3,10 +3,20 @@ groups with their approvals, and an inventory with one anomaly whose clocks run 
 
 from __future__ import annotations
 
-import pytest
+from datetime import timedelta
 
-from biobank.biosafety import demo
-from biobank.biosafety.models import Anomaly, Committee, InfectiousMaterial
+import pytest
+from django.utils import timezone
+
+from biobank.biosafety import demo, services
+from biobank.biosafety.models import (
+    Anomaly,
+    Committee,
+    EmergencyPlan,
+    Incident,
+    InfectiousMaterial,
+    LabWorker,
+)
 from biobank.core import demo as core_demo
 from biobank.core.models import Obligation, Site
 
@@ -32,3 +42,24 @@ def test_demo_has_levels_a_committee_materials_and_an_anomaly_with_clocks():
     assert Obligation.objects.filter(organization__code="DEMO", rule_id="BS-12").exists()
     demo.load(context)  # idempotent
     assert Anomaly.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_demo_has_training_with_one_non_compliant_person_a_drill_due_and_a_closed_incident():
+    """BS-09, BS-12, BS-13: the workflows' demo data."""
+    context = core_demo.DemoContext()
+    core_demo.load(context)
+    demo.load(context)
+    compliance = {
+        w.user.username: services.worker_compliance(w).allowed for w in LabWorker.objects.all()
+    }
+    assert compliance == {"chang": True, "chen": True, "lin": False}
+    yearly = Obligation.objects.get(subject_id="human:yearly", state="open")
+    assert yearly.due_at - timezone.now() < timedelta(days=20)
+    assert EmergencyPlan.objects.get().status == "approved"
+    incident = Incident.objects.get()
+    assert incident.status == "closed" and incident.resumed_on is not None
+    assert InfectiousMaterial.objects.get(code="SA-01").status == "held"
+    assert not Obligation.objects.filter(subject_type="biosafety.incident", state="open").exists()
+    demo.load(context)
+    assert Incident.objects.count() == 1

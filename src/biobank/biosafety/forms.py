@@ -7,16 +7,24 @@ from typing import Any
 from django import forms
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from biobank.biosafety.models import (
     Agent,
     Approval,
     Committee,
+    CommitteeDecision,
     CommitteeMember,
+    Destruction,
+    Drill,
+    EmergencyPlan,
+    Incident,
     InfectiousMaterial,
+    Meeting,
     Regime,
+    TrainingRecord,
 )
-from biobank.core.models import Site
+from biobank.core.models import Site, User
 from biobank.storage.models import StorageUnit
 
 
@@ -110,7 +118,9 @@ class ApprovalRequestForm(forms.Form):
     propagating = forms.BooleanField(label=_("propagates the pathogen"), required=False)
     large_scale = forms.BooleanField(label=_("large-scale propagation"), required=False)
     project = forms.CharField(label=_("project"), required=False)
-    responsible_person = forms.CharField(label=_("responsible person"), required=False)
+    responsible_person = forms.CharField(
+        label=pgettext_lazy("review form", "responsible person"), required=False
+    )
     personnel = forms.CharField(label=_("personnel"), required=False)
     containment = forms.CharField(label=_("containment"), required=False)
     handling = forms.CharField(label=_("handling"), required=False)
@@ -182,3 +192,306 @@ class FindingsForm(forms.Form):
 class ReportSentForm(forms.Form):
     on = forms.DateField(label=_("sent on"), widget=forms.DateInput(attrs={"type": "date"}))
     reference = forms.CharField(label=_("reference"), max_length=100)
+
+
+def _date(label: Any) -> forms.DateField:
+    return forms.DateField(label=label, widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class IncidentForm(forms.Form):
+    title = forms.CharField(label=_("title"), max_length=200)
+    description = forms.CharField(
+        label=_("what happened"), widget=forms.Textarea(attrs={"rows": 3})
+    )
+    occurred_at = forms.DateTimeField(label=_("occurred"))
+    level = forms.TypedChoiceField(
+        label=_("incident level"), choices=[(n, n) for n in range(1, 5)], coerce=int
+    )
+    risk_assessment = forms.CharField(
+        label=_("risk assessment"), widget=forms.Textarea(attrs={"rows": 3})
+    )
+    regime = forms.ChoiceField(label=_("regime"), choices=Regime.choices)
+    site = forms.ModelChoiceField(label=_("site"), queryset=Site.objects.none(), required=False)
+    materials = forms.ModelMultipleChoiceField(
+        label=_("materials involved"), queryset=InfectiousMaterial.objects.none(), required=False
+    )
+    people_exposed = forms.IntegerField(label=_("people exposed"), min_value=0, initial=0)
+    reported_by = forms.CharField(label=_("reported by"), max_length=200, required=False)
+
+    def __init__(
+        self,
+        *args: Any,
+        sites: QuerySet[Site],
+        materials: QuerySet[InfectiousMaterial],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["site"].queryset = sites  # type: ignore[attr-defined]
+        self.fields["materials"].queryset = materials  # type: ignore[attr-defined]
+
+
+class AssessForm(forms.Form):
+    level = forms.TypedChoiceField(
+        label=_("incident level"), choices=[(n, n) for n in range(1, 5)], coerce=int
+    )
+    risk_assessment = forms.CharField(label=_("risk assessment"), widget=forms.Textarea)
+    reason = forms.CharField(label=_("reason"), max_length=300)
+
+
+class StepForm(forms.Form):
+    description = forms.CharField(label=_("action taken"), widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class IncidentNoticeForm(forms.Form):
+    key = forms.ChoiceField(
+        label=_("report"),
+        choices=[
+            ("committee_notice", _("committee told")),
+            ("authority_notice", _("authorities told")),
+            ("authority_report", _("investigation report sent")),
+        ],
+    )
+    at = forms.DateTimeField(label=_("when"))
+    reference = forms.CharField(label=_("reference"), max_length=100)
+
+
+class MeasureForm(forms.Form):
+    material = forms.ModelChoiceField(
+        label=_("material"), queryset=InfectiousMaterial.objects.none()
+    )
+    measure = forms.ChoiceField(
+        label=_("measure"),
+        choices=[("suspend", _("suspend")), ("seal", _("seal")), ("destroy", _("destroy"))],
+    )
+    note = forms.CharField(label=_("authorities' guidance or reason"), max_length=300)
+    committee_reference = forms.CharField(
+        label=_("committee confirmation (to destroy)"), max_length=100, required=False
+    )
+
+    def __init__(self, *args: Any, materials: QuerySet[InfectiousMaterial], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["material"].queryset = materials  # type: ignore[attr-defined]
+
+
+class DayReferenceForm(forms.Form):
+    on = _date(_("date"))
+    reference = forms.CharField(label=_("reference"), max_length=100)
+
+
+class WorkerForm(forms.Form):
+    user = forms.ModelChoiceField(label=_("person"), queryset=User.objects.none())
+    started_on = _date(_("started lab work on"))
+
+    def __init__(self, *args: Any, users: QuerySet[User], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["user"].queryset = users  # type: ignore[attr-defined]
+
+
+class TrainingRecordForm(forms.Form):
+    kind = forms.ChoiceField(label=_("kind"), choices=TrainingRecord.Kind.choices)
+    title = forms.CharField(label=_("title"), max_length=200)
+    on = _date(_("on"))
+    hours = forms.DecimalField(label=_("hours"), min_value=0, decimal_places=1, initial=0)
+    recognised = forms.BooleanField(label=_("recognised by the central authority"), required=False)
+    passed = forms.BooleanField(label=_("passed"), required=False, initial=True)
+    provider = forms.CharField(label=_("provider"), max_length=200, required=False)
+    tester_name = forms.CharField(label=_("tester"), max_length=120, required=False)
+    tester_is_supervisor = forms.BooleanField(
+        label=_("tester is the lab supervisor"), required=False
+    )
+    tester_years = forms.DecimalField(
+        label=_("tester's years of experience"), min_value=0, decimal_places=1, initial=0
+    )
+    certificate = forms.CharField(label=_("certificate"), max_length=100, required=False)
+
+
+class AssignForm(forms.Form):
+    site = forms.ModelChoiceField(label=_("site"), queryset=Site.objects.none())
+    assigned_on = _date(_("assigned on"))
+
+    def __init__(self, *args: Any, sites: QuerySet[Site], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["site"].queryset = sites  # type: ignore[attr-defined]
+
+
+PART_LABELS = {
+    "response_team": _("1. response team and duties"),
+    "grading_and_risk_assessment": _("2. incident grading and risk assessment"),
+    "alert_handling_reporting": _("3. alert, handling and reporting"),
+    "supplies_inventory": _("4. emergency supplies inventory"),
+    "medical_procedure": _("5. emergency medical procedure"),
+    "responder_protection": _("6. responder protection"),
+    "evacuation": _("7. evacuation and other measures"),
+    "cleanup_and_investigation": _("8. clean-up, disinfection, coordination, investigation report"),
+}
+
+
+class PlanForm(forms.Form):
+    regime = forms.ChoiceField(label=_("regime"), choices=Regime.choices)
+    title = forms.CharField(label=_("title"), max_length=200)
+    version = forms.CharField(label=_("version"), max_length=20)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for key, label in PART_LABELS.items():
+            self.fields[key] = forms.CharField(
+                label=label, required=False, widget=forms.Textarea(attrs={"rows": 2})
+            )
+
+    def split(self) -> tuple[dict[str, Any], dict[str, str]]:
+        data = dict(self.cleaned_data)
+        parts = {key: data.pop(key) for key in PART_LABELS}
+        return data, parts
+
+
+class PartsForm(forms.Form):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for key, label in PART_LABELS.items():
+            self.fields[key] = forms.CharField(
+                label=label, required=False, widget=forms.Textarea(attrs={"rows": 2})
+            )
+
+
+class DrillForm(forms.Form):
+    kind = forms.ChoiceField(label=_("kind"), choices=Drill.Kind.choices)
+    held_on = _date(_("held on"))
+    site = forms.ModelChoiceField(label=_("site"), queryset=Site.objects.none(), required=False)
+    scenario = forms.CharField(label=_("scenario"), widget=forms.Textarea(attrs={"rows": 2}))
+    participants = forms.CharField(
+        label=pgettext_lazy("drill", "participants"), widget=forms.Textarea(attrs={"rows": 2})
+    )
+    findings = forms.CharField(
+        label=_("findings and improvements"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args: Any, sites: QuerySet[Site], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["site"].queryset = sites  # type: ignore[attr-defined]
+
+
+class DestructionForm(forms.Form):
+    material = forms.ModelChoiceField(
+        label=_("material"), queryset=InfectiousMaterial.objects.none()
+    )
+    quantity = forms.DecimalField(
+        label=_("quantity destroyed (empty: all)"), min_value=0, decimal_places=3, required=False
+    )
+    method = forms.ChoiceField(label=_("method"), choices=Destruction.Method.choices)
+    destroyed_on = _date(_("destroyed on"))
+    reason = forms.CharField(label=_("reason"), max_length=300)
+    witness = forms.CharField(label=_("witness"), max_length=120, required=False)
+    decision = forms.ModelChoiceField(
+        label=_("committee decision"), queryset=CommitteeDecision.objects.none(), required=False
+    )
+    confirmed_on = forms.DateField(
+        label=_("or: confirmed by the committee on"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+        required=False,
+    )
+    committee_reference = forms.CharField(
+        label=_("and the committee reference"), max_length=100, required=False
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        materials: QuerySet[InfectiousMaterial],
+        decisions: QuerySet[CommitteeDecision] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["material"].queryset = materials  # type: ignore[attr-defined]
+        if decisions is not None:
+            self.fields["decision"].queryset = decisions  # type: ignore[attr-defined]
+
+
+class MeetingForm(forms.Form):
+    held_on = _date(_("held on"))
+    attendees = forms.ModelMultipleChoiceField(
+        label=_("members present"),
+        queryset=CommitteeMember.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+    )
+    agenda = forms.CharField(label=_("agenda"), widget=forms.Textarea(attrs={"rows": 3}))
+    minutes = forms.CharField(
+        label=pgettext_lazy("meeting", "minutes"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+    document = forms.FileField(label=_("signed minutes (PDF or image)"), required=False)
+
+    def __init__(self, *args: Any, members: QuerySet[CommitteeMember], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["attendees"].queryset = members  # type: ignore[attr-defined]
+
+
+class MinutesForm(forms.Form):
+    meeting = forms.ModelChoiceField(label=_("meeting"), queryset=Meeting.objects.none())
+    minutes = forms.CharField(
+        label=pgettext_lazy("meeting", "minutes"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+    document = forms.FileField(label=_("signed minutes (PDF or image)"), required=False)
+    reason = forms.CharField(label=_("reason for the change"), max_length=300, required=False)
+
+    def __init__(self, *args: Any, meetings: QuerySet[Meeting], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["meeting"].queryset = meetings  # type: ignore[attr-defined]
+
+
+class ApprovalChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.get_kind_display()} {obj.material.code} @ {obj.site.code}"
+
+
+class CommitteeDecisionForm(forms.Form):
+    meeting = forms.ModelChoiceField(label=_("meeting"), queryset=Meeting.objects.none())
+    decides = forms.ChoiceField(label=_("decides"), choices=CommitteeDecision.Decides.choices)
+    outcome = forms.ChoiceField(label=_("outcome"), choices=CommitteeDecision.Outcome.choices)
+    subject = forms.CharField(label=_("subject"), max_length=300, required=False)
+    conditions = forms.CharField(label=_("conditions"), required=False)
+    reference = forms.CharField(
+        label=_("reference (empty: numbered in the meeting)"), max_length=100, required=False
+    )
+    approval = ApprovalChoiceField(
+        label=_("approval decided"), queryset=Approval.objects.none(), required=False
+    )
+    material = forms.ModelChoiceField(
+        label=_("material to destroy"), queryset=InfectiousMaterial.objects.none(), required=False
+    )
+    incident = forms.ModelChoiceField(
+        label=_("incident whose material may be used again"),
+        queryset=Incident.objects.none(),
+        required=False,
+    )
+    plan = forms.ModelChoiceField(
+        label=_("emergency plan approved"), queryset=EmergencyPlan.objects.none(), required=False
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        meetings: QuerySet[Meeting],
+        approvals: QuerySet[Approval],
+        materials: QuerySet[InfectiousMaterial],
+        incidents: QuerySet[Incident],
+        plans: QuerySet[EmergencyPlan],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        for name, queryset in (
+            ("meeting", meetings),
+            ("approval", approvals),
+            ("material", materials),
+            ("incident", incidents),
+            ("plan", plans),
+        ):
+            self.fields[name].queryset = queryset  # type: ignore[attr-defined]
+
+
+class PurgeForm(forms.Form):
+    reason = forms.CharField(label=_("reason"), max_length=300)

@@ -668,3 +668,90 @@ def investigation_report_due(
             reason = f"investigation report within {entry['value']} days after the investigation"
             return Deadline(entry["key"], due, entry["rule"], entry["article"], reason)
     raise LookupError(f"the {regime} regime has no investigation report clock")
+
+
+# Incidents, emergency plan, assignments ------------------------------------------------------
+
+# rule: BS-13 — incident levels 1-4 (作業場所生物安全意外事件等級, annex 4 of seed 001). The
+# annex is not in the seed: the labels below are a working grading, not the annex's text.
+INCIDENT_LEVELS = {
+    1: "contained in the lab, nobody exposed",
+    2: "people possibly exposed, or material outside primary containment",
+    3: "people exposed or infected, or material released outside the lab",
+    4: "material released outside the facility",
+}
+# From this level an incident counts as a "major" anomaly of §9.2 and starts the authorities'
+# 24-hour clock (see ``incident_deadlines``).
+INCIDENT_MAJOR_FROM_LEVEL = 2
+
+# rule: BS-12 — the eight parts of the emergency plan (§10.1 items 1-8).
+EMERGENCY_PLAN_PARTS = (
+    "response_team",  # 緊急應變小組及任務
+    "grading_and_risk_assessment",  # 意外事件等級鑑定及風險評估
+    "alert_handling_reporting",  # 意外事件之警示、處理及通報機制
+    "supplies_inventory",  # 緊急應變物資庫存管理
+    "medical_procedure",  # 緊急醫療救護程序
+    "responder_protection",  # 應變人員之安全防護措施
+    "evacuation",  # 緊急應變疏散程序及其他因應措施
+    "cleanup_and_investigation",  # 災害區域清潔、消毒、整治…善後處理措施及調查報告
+)
+
+
+@implements("BS-12")
+def emergency_plan_complete(parts: Mapping[str, object]) -> Decision:
+    """§10.1: the plan covers all eight parts of ``EMERGENCY_PLAN_PARTS``."""
+    missing = tuple(name for name in EMERGENCY_PLAN_PARTS if not str(parts.get(name) or "").strip())
+    if missing:
+        return Decision(False, "the plan lacks " + ", ".join(missing), "BS-12", missing)
+    return Decision(True, "the plan covers the eight parts of §10.1", "BS-12")
+
+
+def _incident_level(level: int) -> int:
+    if isinstance(level, bool) or not isinstance(level, int) or level not in INCIDENT_LEVELS:
+        raise ValueError(f"an incident level is 1 to 4, not {level!r}")
+    return level
+
+
+@implements("BS-13", "BS-14", "BS-11", "TD-01")
+def incident_deadlines(
+    noticed_at: datetime,
+    *,
+    level: int,
+    in_transport: bool = False,
+    infectious: bool = True,
+    investigation_closed_on: date | None = None,
+    overrides: Overrides | None = None,
+) -> list[Deadline]:
+    """The clocks an incident starts (§11: handled "per annex 4", which the seed lacks).
+
+    A spill in transport of infectious material: the committee at once and the authorities
+    within 24 hours (§12, ``spill_report_due``); of other material, none. An incident at a
+    site: the committee's investigation within 7 days (§9.2, BS-06 duty), and from level
+    ``INCIDENT_MAJOR_FROM_LEVEL`` it is a major anomaly of §9.2 too: the authorities within 24
+    hours and the investigation report within 3 days of the investigation (``anomaly_deadlines``
+    with ``major=True``)."""
+    _incident_level(level)
+    if in_transport:
+        return spill_report_due(noticed_at) if infectious else []
+    return anomaly_deadlines(
+        noticed_at,
+        regime="animal",
+        risk_group=1,
+        material_class=1,
+        major=level >= INCIDENT_MAJOR_FROM_LEVEL,
+        investigation_closed_on=investigation_closed_on,
+        overrides=overrides,
+    )
+
+
+@implements("BS-09")
+def assignment_allowed(site_level: str, status: TrainingStatus | None) -> Decision:
+    """A person works at a BSL2/ABSL2 site or above only with complete training (§7)."""
+    _family, number = _level(site_level, allow_none=True)
+    if number < 2:
+        return Decision(True, f"{site_level}: no training check below level 2", "BS-09")
+    if status is None:
+        return Decision(False, "no training on record", "BS-09", ("training records",))
+    if not status.compliant:
+        return Decision(False, status.reason, status.rule, status.missing)
+    return Decision(True, "training complete", status.rule)

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from django.db import models
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 
 from biobank.biosafety.models import (
@@ -15,10 +15,17 @@ from biobank.biosafety.models import (
     Anomaly,
     Approval,
     Committee,
+    CommitteeDecision,
+    Destruction,
+    Drill,
+    EmergencyPlan,
+    Incident,
     InfectiousMaterial,
     InventoryCheck,
+    LabWorker,
+    Meeting,
 )
-from biobank.core.models import Obligation, Organization
+from biobank.core.models import Obligation, Organization, Site
 from biobank.core.tenancy import AnyUser, organizations_with_permission
 
 M = TypeVar("M", bound=models.Model)
@@ -135,3 +142,110 @@ def inventory_status_for_user(user: AnyUser) -> list[dict[str, Any]]:
         )
         rows.append({"site": site, "regime": regime, "last": last})
     return rows
+
+
+def incident_list_for_user(user: AnyUser) -> QuerySet[Incident]:
+    return Incident.objects.filter(organization__in=organizations_viewing(user)).select_related(
+        "organization", "site"
+    )
+
+
+def incident_get_for_user(user: AnyUser, public_id: UUID | str) -> Incident:
+    return _one(incident_list_for_user(user), public_id, "incident")
+
+
+def worker_list_for_user(user: AnyUser) -> QuerySet[LabWorker]:
+    return (
+        LabWorker.objects.filter(organization__in=organizations_viewing(user))
+        .select_related("organization", "user")
+        .prefetch_related("records", "assignments__site")
+    )
+
+
+def worker_get_for_user(user: AnyUser, public_id: UUID | str) -> LabWorker:
+    return _one(worker_list_for_user(user), public_id, "worker")
+
+
+def plan_list_for_user(user: AnyUser) -> QuerySet[EmergencyPlan]:
+    return EmergencyPlan.objects.filter(
+        organization__in=organizations_viewing(user)
+    ).select_related("organization")
+
+
+def plan_get_for_user(user: AnyUser, public_id: UUID | str) -> EmergencyPlan:
+    return _one(plan_list_for_user(user), public_id, "plan")
+
+
+def drill_list_for_user(user: AnyUser) -> QuerySet[Drill]:
+    return Drill.objects.filter(organization__in=organizations_viewing(user)).select_related(
+        "organization", "plan", "site"
+    )
+
+
+def drill_obligations_for_user(user: AnyUser) -> QuerySet[Obligation]:
+    """Open obligations of the drills due (BS-12, HP-05), soonest first."""
+    return Obligation.objects.filter(
+        organization__in=organizations_viewing(user),
+        state="open",
+        subject_type="biosafety.drills",
+    ).order_by("due_at", "pk")
+
+
+def destruction_list_for_user(user: AnyUser) -> QuerySet[Destruction]:
+    return Destruction.objects.filter(organization__in=organizations_viewing(user)).select_related(
+        "organization", "material__agent", "incident"
+    )
+
+
+def site_list_for_user(user: AnyUser) -> QuerySet[Site]:
+    return Site.objects.filter(organization__in=organizations_viewing(user)).select_related(
+        "organization", "person_in_charge"
+    )
+
+
+def site_get_for_user(user: AnyUser, public_id: UUID | str) -> Site:
+    return _one(site_list_for_user(user), public_id, "site")
+
+
+def meeting_list_for_user(user: AnyUser) -> QuerySet[Meeting]:
+    decisions = CommitteeDecision.objects.select_related(
+        "approval__material", "approval__site", "material", "incident", "plan"
+    )
+    return (
+        Meeting.objects.filter(organization__in=organizations_viewing(user))
+        .select_related("organization", "committee")
+        .prefetch_related("attendees", Prefetch("decisions", queryset=decisions))
+    )
+
+
+def meeting_get_for_user(user: AnyUser, public_id: UUID | str) -> Meeting:
+    return _one(meeting_list_for_user(user), public_id, "meeting")
+
+
+def decision_list_for_user(user: AnyUser) -> QuerySet[CommitteeDecision]:
+    return CommitteeDecision.objects.filter(
+        organization__in=organizations_viewing(user)
+    ).select_related(
+        "organization", "meeting__committee", "approval", "material", "incident", "plan"
+    )
+
+
+def decision_get_for_user(user: AnyUser, public_id: UUID | str) -> CommitteeDecision:
+    return _one(decision_list_for_user(user), public_id, "decision")
+
+
+def purgeable_record_get_for_user(user: AnyUser, kind: str, record_id: str) -> models.Model:
+    """A biosafety record kept for a period (``services.retention.KINDS``) of an organization
+    where the user may purge (``biosafety.manage``); 404 otherwise."""
+    from biobank.biosafety.services.retention import kind_model
+
+    model = kind_model(kind)
+    if model is None or not str(record_id).isdigit():
+        raise Http404("record not found")
+    found = model._default_manager.filter(
+        pk=int(record_id),
+        organization__in=organizations_with_permission(user, "biosafety.manage"),
+    ).first()
+    if found is None:
+        raise Http404("record not found")
+    return found

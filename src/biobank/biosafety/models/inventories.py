@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from biobank.biosafety.models.register import Regime
 
@@ -26,13 +27,15 @@ class InventoryCheck(models.Model):
     site = models.ForeignKey("core.Site", on_delete=models.PROTECT, related_name="+")
     regime = models.CharField(_("regime"), max_length=6, choices=Regime.choices)
     started_on = models.DateField(_("started on"))
-    completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
+    completed_at = models.DateTimeField(pgettext_lazy("date", "completed"), null=True, blank=True)
     reported_on = models.DateField(_("reported to the committee on"), null=True, blank=True)
     next_due = models.DateField(_("next inventory due"), null=True, blank=True)
     checker = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     staff = models.JSONField(_("staff list and training"), default=list, blank=True)
+    # BS-11: the staff list counts training hours from this day (exclusive) to started_on.
+    staff_since = models.DateField(_("training hours counted since"), null=True, blank=True)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default="open")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -88,7 +91,7 @@ class Anomaly(models.Model):
         OPEN = "open", _("under investigation")
         INVESTIGATED = "investigated", _("investigated")
         REPORTED = "reported", _("reported to the authorities")
-        CLOSED = "closed", _("closed")
+        CLOSED = "closed", pgettext_lazy("status", "closed")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     organization = models.ForeignKey(

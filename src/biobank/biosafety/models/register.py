@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Regime(models.TextChoices):
@@ -98,7 +99,7 @@ class InfectiousMaterial(models.Model):
         OTHER = "other", _("other method")
 
     class Status(models.TextChoices):
-        HELD = "held", _("held")
+        HELD = "held", pgettext_lazy("material status", "held")
         SUSPENDED = "suspended", _("suspended")
         SEALED = "sealed", _("sealed")
         TRANSFERRED = "transferred", _("transferred")

@@ -11,8 +11,8 @@ from django.utils.translation import gettext as _
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from biobank.biosafety import rules
-from biobank.biosafety.models import Approval, Committee, InfectiousMaterial
-from biobank.biosafety.services.committees import active_committee
+from biobank.biosafety.models import Approval, Committee, CommitteeDecision, InfectiousMaterial
+from biobank.biosafety.services.committees import active_committee, decision_basis
 from biobank.biosafety.services.common import audit, check
 from biobank.biosafety.services.register import material_level_check
 from biobank.core.audit import snapshot
@@ -169,17 +169,32 @@ def approval_committee_decide(
     *,
     actor: User | None,
     approval: Approval,
-    approved: bool,
-    decided_on: date,
-    reference: str,
+    approved: bool | None = None,
+    decided_on: date | None = None,
+    reference: str = "",
     conditions: str = "",
+    decision: CommitteeDecision | None = None,
 ) -> Approval:
-    """The committee's (or responsible person's) decision (BS-06 duties, BS-10)."""
+    """The committee's (or responsible person's) decision (BS-06 duties, BS-10): given as
+    its outcome, day and reference, or as the decision recorded at a meeting."""
     require_permission(actor, "biosafety.manage", approval.organization)
     if active_committee(approval.organization, approval.material.regime) is None:
         raise ApplicationError(
             _("No committee or responsible person serves this regime yet."), rule="BS-06"
         )
+    if decision is not None:
+        decided_on, reference = decision_basis(
+            decision,
+            decides=CommitteeDecision.Decides.APPROVAL,
+            organization=approval.organization,
+            regime=approval.material.regime,
+            target=approval,
+            negative_allowed=True,
+        )
+        approved = decision.outcome != CommitteeDecision.Outcome.REJECTED
+        conditions = conditions or decision.conditions
+    if approved is None or decided_on is None:
+        raise ApplicationError(_("Give the decision and the day it was taken."), rule="BS-10")
     return _decide(
         actor,
         approval,
@@ -215,10 +230,19 @@ def approval_central_decide(
     )
 
 
-@implements("BS-04", "BS-10")
+@implements("BS-04", "BS-10", "BS-13")
 def work_allowed(material: InfectiousMaterial, site: Site, kind: str = "use") -> rules.Decision:
     """Whether work of ``kind`` with ``material`` at ``site`` is approved (BS-10) at a site
-    whose level meets BS-04 (or by an approved lower-level exception)."""
+    whose level meets BS-04 (or by an approved lower-level exception), and the material is not
+    sealed or suspended after an incident (BS-13) or destroyed (BS-15)."""
+    if material.status in (InfectiousMaterial.Status.SEALED, InfectiousMaterial.Status.SUSPENDED):
+        return rules.Decision(
+            False,
+            _("the material is %s after an incident") % material.get_status_display(),
+            "BS-13",
+        )
+    if material.status == InfectiousMaterial.Status.DESTROYED:
+        return rules.Decision(False, _("the material was destroyed"), "BS-15")
     approval = (
         Approval.objects.filter(
             material=material, site=site, kind=kind, status=Approval.Status.APPROVED

@@ -6,12 +6,18 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import Max
 from django.utils.translation import gettext as _
 
 from biobank.biosafety import rules
-from biobank.biosafety.models import Committee, CommitteeMember, InfectiousMaterial, Regime
+from biobank.biosafety.models import (
+    Committee,
+    CommitteeDecision,
+    CommitteeMember,
+    InfectiousMaterial,
+    Regime,
+)
 from biobank.biosafety.services.common import audit, check, end_of_day
 from biobank.core import services as core_services
 from biobank.core.audit import snapshot
@@ -178,4 +184,71 @@ def committee_report(
         core_services.obligation_close(
             actor=actor, obligation=obligation, evidence=f"{reported_on} {reference.strip()}"
         )
+    return committee
+
+
+# What a decision decides → the rule it serves and the field naming the record decided.
+DECIDES: dict[str, tuple[str, str]] = {
+    CommitteeDecision.Decides.APPROVAL: ("BS-10", "approval"),
+    CommitteeDecision.Decides.DESTRUCTION: ("BS-15", "material"),
+    CommitteeDecision.Decides.RESUMPTION: ("BS-13", "incident"),
+    CommitteeDecision.Decides.PLAN: ("BS-12", "plan"),
+}
+POSITIVE = (CommitteeDecision.Outcome.APPROVED, CommitteeDecision.Outcome.CONFIRMED)
+
+
+@implements("BS-06")
+def decision_basis(
+    decision: CommitteeDecision,
+    *,
+    decides: str,
+    organization: Organization,
+    regime: str,
+    target: models.Model | None = None,
+    negative_allowed: bool = False,
+) -> tuple[date, str]:
+    """The day and reference a record takes from the committee's decision (BS-06 duties):
+    a decision of the organization's committee for the record's regime, deciding this kind of
+    thing, about this record when it names one, and approving or confirming it (an approval
+    may be rejected too)."""
+    rule, field = DECIDES[decides]
+    committee = decision.meeting.committee
+    if decision.organization_id != organization.pk or committee.regime != regime:
+        raise ApplicationError(
+            _("The decision was taken by another organization's or regime's committee."),
+            rule="BS-06",
+        )
+    if decision.decides != decides:
+        raise ApplicationError(
+            _("The decision is about %s.") % decision.get_decides_display(), rule=rule
+        )
+    linked = getattr(decision, f"{field}_id")
+    if linked is not None and target is not None and linked != target.pk:
+        raise ApplicationError(_("The decision is about another record."), rule=rule)
+    allowed = (*POSITIVE, CommitteeDecision.Outcome.REJECTED) if negative_allowed else POSITIVE
+    if decision.outcome not in allowed:
+        raise ApplicationError(
+            _("The committee's decision was: %s.") % decision.get_outcome_display(), rule=rule
+        )
+    return decision.meeting.held_on, decision.reference
+
+
+@implements("BS-06")
+@transaction.atomic
+def committee_dissolve(
+    *, actor: User | None, committee: Committee, dissolved_on: date, reason: str
+) -> Committee:
+    """The committee (or responsible person) stops serving; the change is reported to the
+    central authority within one month (§4.5). Its records are kept 3 years from this day."""
+    require_permission(actor, "biosafety.manage", committee.organization)
+    committee = Committee.objects.select_for_update().get(pk=committee.pk)
+    if committee.dissolved_on is not None:
+        raise ApplicationError(_("The committee was dissolved."))
+    if dissolved_on < committee.formed_on or not reason.strip():
+        raise ApplicationError(_("Give a day after its formation and the reason."), rule="BS-06")
+    before = snapshot(committee)
+    committee.dissolved_on = dissolved_on
+    committee.save()
+    audit(actor, committee.organization, committee, AuditEvent.Action.TRANSITION, before, reason)
+    _open_report(actor, committee, dissolved_on, _("dissolution"))
     return committee

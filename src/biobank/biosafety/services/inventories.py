@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from pydantic import BaseModel, TypeAdapter
@@ -18,9 +20,12 @@ from biobank.biosafety.models import (
     InfectiousMaterial,
     InventoryCheck,
     InventoryLine,
+    LabWorker,
     Regime,
+    TrainingRecord,
 )
 from biobank.biosafety.services.common import as_moment, audit, end_of_day
+from biobank.biosafety.services.training import worker_training_status
 from biobank.core import services as core_services
 from biobank.core.audit import snapshot
 from biobank.core.errors import ApplicationError
@@ -34,34 +39,120 @@ LAB_ROLES = (Role.BIOBANK_MANAGER, Role.TECHNICIAN, Role.BIOSAFETY_OFFICER)
 
 
 class StaffEntry(BaseModel):
-    """One person on an inventory's staff list (BS-11: staff lists, courses and hours)."""
+    """One person on an inventory's staff list (BS-11: staff lists, courses and hours).
+
+    A lab worker assigned to the site when the inventory starts carries ``worker`` (its public
+    id), the course hours passed in the period and their training status then (BS-09, HP-05);
+    a member in a lab role who is not on the list of lab workers has no training on record
+    (``compliant`` None). Inventories started before the list came from the training records
+    hold only ``username``, ``name`` and ``role``."""
 
     username: str
     name: str
     role: str
+    worker: str = ""
+    started_on: date | None = None
+    hours: Decimal = Decimal(0)
+    courses: int = 0
+    compliant: bool | None = None
+    reason: str = ""
+    rule: str = ""
 
 
 STAFF = TypeAdapter(list[StaffEntry])
 CLOCKS = TypeAdapter(dict[str, int])
 
 
-def _staff(site: Site) -> list[dict[str, str]]:
-    people = (
-        Membership.objects.filter(
-            organization=site.organization, ended_at__isnull=True, role__in=LAB_ROLES
-        )
+def staff_period_start(site: Site, regime: str, started_on: date) -> date:
+    """Training hours on the staff list count from the site's previous inventory in the
+    regime, or one inventory interval back (6 months animal, 3 months human) (BS-11, HP-02)."""
+    previous = (
+        InventoryCheck.objects.filter(site=site, regime=regime, started_on__lt=started_on)
+        .order_by("-started_on")
+        .values_list("started_on", flat=True)
+        .first()
+    )
+    interval = rules.figure(regime, "inventory", "interval")
+    return previous or rules.add_months(started_on, -int(interval.value))
+
+
+def _name(user: User) -> str:
+    return user.display_name or user.get_full_name() or user.username
+
+
+@implements("BS-11", "BS-09", "HP-05")
+def staff_list(site: Site, regime: str, started_on: date) -> tuple[date, list[dict[str, Any]]]:
+    """The inventory's staff list: the lab workers assigned to ``site`` on ``started_on`` with
+    their course hours since the period's start and their training status for the site's
+    level (BS-11 asks for the staff, their courses and hours; BS-09, HP-05), then the members
+    in a lab role missing from the list of lab workers."""
+    organization = site.organization
+    since = staff_period_start(site, regime, started_on)
+    roles: dict[int, list[str]] = {}
+    members = (
+        Membership.objects.filter(organization=organization, ended_at__isnull=True)
         .select_related("user")
         .order_by("user__username", "role")
     )
-    entries = [
-        StaffEntry(
-            username=m.user.username,
-            name=m.user.display_name or m.user.get_full_name() or m.user.username,
-            role=m.role,
+    for membership in members:
+        roles.setdefault(membership.user_id, []).append(str(membership.role))
+    workers = (
+        LabWorker.objects.filter(
+            Q(assignments__site=site)
+            & Q(assignments__assigned_on__lte=started_on)
+            & (Q(assignments__ended_on__isnull=True) | Q(assignments__ended_on__gte=started_on))
         )
-        for m in people
-    ]
-    return [entry.model_dump() for entry in STAFF.validate_python(entries)]
+        .distinct()
+        .select_related("user")
+        .prefetch_related("records")
+        .order_by("user__username")
+    )
+    entries = []
+    for worker in workers:
+        status = worker_training_status(
+            worker, lab_level=site.containment, regime=regime, as_of=started_on
+        )
+        courses = [
+            r
+            for r in worker.records.all()
+            if r.kind == TrainingRecord.Kind.COURSE and r.passed and since < r.on <= started_on
+        ]
+        entries.append(
+            StaffEntry(
+                username=worker.user.username,
+                name=_name(worker.user),
+                role=", ".join(roles.get(worker.user_id, [])),
+                worker=str(worker.public_id),
+                started_on=worker.started_on,
+                hours=sum((r.hours for r in courses), Decimal(0)),
+                courses=len(courses),
+                compliant=status.compliant,
+                reason=status.reason[:300],
+                rule=status.rule,
+            )
+        )
+    registered = set(
+        LabWorker.objects.filter(organization=organization).values_list("user_id", flat=True)
+    )
+    for membership in members:
+        if membership.role not in LAB_ROLES or membership.user_id in registered:
+            continue
+        registered.add(membership.user_id)
+        entries.append(
+            StaffEntry(
+                username=membership.user.username,
+                name=_name(membership.user),
+                role=", ".join(r for r in roles[membership.user_id] if r in LAB_ROLES),
+                reason=_("not on the list of lab workers: no training on record"),
+                rule="BS-09",
+            )
+        )
+    return since, [entry.model_dump(mode="json") for entry in STAFF.validate_python(entries)]
+
+
+def staff_entries(inventory: InventoryCheck) -> list[StaffEntry]:
+    """The inventory's staff list as read from its JSON column."""
+    return STAFF.validate_python(inventory.staff)
 
 
 def _interval_rule(regime: str) -> str:
@@ -74,20 +165,23 @@ def inventory_start(
     *, actor: User | None, site: Site, regime: str, started_on: date | None = None
 ) -> InventoryCheck:
     """Generate the checklist: every class 1 item held at the site in the regime with its
-    recorded quantity, and the staff list."""
+    recorded quantity, and the staff list with their training hours (``staff_list``)."""
     organization = site.organization
     require_permission(actor, "biosafety.inspect", organization)
     if regime not in Regime.values:
         raise ApplicationError(_("Unknown regime %s.") % regime)
     if InventoryCheck.objects.filter(site=site, regime=regime, status="open").exists():
         raise ApplicationError(_("An inventory of this site is already under way."))
+    day = started_on or timezone.localdate()
+    since, staff = staff_list(site, regime, day)
     inventory = InventoryCheck.objects.create(
         organization=organization,
         site=site,
         regime=regime,
-        started_on=started_on or timezone.localdate(),
+        started_on=day,
         checker=actor if actor is not None and actor.pk else None,
-        staff=_staff(site),
+        staff=staff,
+        staff_since=since,
     )
     materials = InfectiousMaterial.objects.filter(
         organization=organization, site=site, regime=regime, material_class=1, status__in=LIVE

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -20,16 +21,15 @@ from biobank.biosafety.forms import (
     MemberForm,
     ReportForm,
 )
+from biobank.biosafety.models import Approval
+from biobank.biosafety.views.common import form_error
+from biobank.biosafety.views.meetings import MEETING_ACTIONS, meeting_action, meeting_context
 from biobank.biosafety.views.register import managed_organization
 from biobank.core.errors import ApplicationError
 from biobank.core.models import Site
 from biobank.core.pages import acting_user, refuse
 from biobank.core.selectors import audit_history_for_user
 from biobank.core.tenancy import has_permission, organizations_with_permission
-
-
-def form_error(request: HttpRequest, form: Any) -> None:
-    messages.error(request, "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
 
 
 @login_required
@@ -76,6 +76,7 @@ def committee_detail(request: HttpRequest, public_id: str) -> HttpResponse:
             "report_form": ReportForm(
                 prefix="report", initial={"reported_on": timezone.localdate()}
             ),
+            **meeting_context(request, committee),
         },
     )
 
@@ -84,6 +85,8 @@ def committee_detail(request: HttpRequest, public_id: str) -> HttpResponse:
 @require_POST
 def committee_action(request: HttpRequest, public_id: str, action: str) -> HttpResponseBase:
     committee = selectors.committee_get_for_user(request.user, public_id)
+    if action in MEETING_ACTIONS:
+        return meeting_action(request, committee, action)
     actor = acting_user(request)
     form: Any
     try:
@@ -134,7 +137,7 @@ def material_action(request: HttpRequest, public_id: str, action: str) -> HttpRe
 @require_POST
 def approval_action(request: HttpRequest, public_id: str, action: str) -> HttpResponseBase:
     approval = selectors.approval_get_for_user(request.user, public_id)
-    deciders = {
+    deciders: dict[str, Callable[..., Approval]] = {
         "committee": services.approval_committee_decide,
         "central": services.approval_central_decide,
     }

@@ -33,7 +33,9 @@ from biobank.core.tenancy import has_permission, organizations_with_permission
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """The biosafety dashboard: open clocks, inventory status per site, open anomalies."""
+    """The biosafety dashboard: open clocks, inventory status per site, open anomalies and
+    incidents, training compliance per person (BS-09), drills due (BS-12, HP-05) and the
+    entrance signs (BS-08)."""
     if not organizations_with_permission(request.user, "biosafety.view").exists():
         raise Http404("no biosafety rights")
     return render(
@@ -43,6 +45,14 @@ def home(request: HttpRequest) -> HttpResponse:
             "obligations": selectors.obligations_for_user(request.user)[:100],
             "inventories": selectors.inventory_status_for_user(request.user),
             "anomalies": selectors.anomaly_list_for_user(request.user).exclude(status="closed"),
+            "incidents": selectors.incident_list_for_user(request.user).exclude(status="closed"),
+            "training": [
+                {"worker": worker, "decision": services.worker_compliance(worker)}
+                for worker in selectors.worker_list_for_user(request.user)
+            ],
+            "drills": selectors.drill_obligations_for_user(request.user),
+            "sites": selectors.site_list_for_user(request.user).exclude(containment="none"),
+            "can_purge": organizations_with_permission(request.user, "biosafety.manage").exists(),
             "now": timezone.now(),
         },
     )
@@ -85,6 +95,7 @@ def inventory_detail(request: HttpRequest, public_id: str) -> HttpResponse:
         {
             "inventory": inventory,
             "lines": inventory.lines.select_related("material__agent"),
+            "staff": services.staff_entries(inventory),
             "anomalies": inventory.anomalies.select_related("material"),
             "history": audit_history_for_user(request.user, inventory),
             "can_inspect": has_permission(
@@ -136,11 +147,21 @@ def inventory_action(request: HttpRequest, public_id: str, action: str) -> HttpR
     return redirect("biosafety:inventory-detail", public_id=inventory.public_id)
 
 
+def _staff_status(entry: services.StaffEntry) -> str:
+    if entry.compliant:
+        return f"✔ ({entry.rule})"
+    text = f"✘ {entry.reason}" if entry.reason else "—"
+    return f"{text[:90]} ({entry.rule})" if entry.rule else text[:90]
+
+
 @login_required
 def inventory_pdf(request: HttpRequest, public_id: str) -> HttpResponse:
     """The inventory list for the committee and inspections (BS-07, BS-11)."""
     inventory = selectors.inventory_get_for_user(request.user, public_id)
     lines = inventory.lines.select_related("material__agent")
+    staff = services.staff_entries(inventory)
+    since = inventory.staff_since
+    period = f"{since} – {inventory.started_on}" if since else ""
     pdf = table_pdf(
         _("Inventory of class 1 material, %(site)s, %(day)s")
         % {"site": inventory.site.code, "day": inventory.started_on},
@@ -156,7 +177,29 @@ def inventory_pdf(request: HttpRequest, public_id: str) -> HttpResponse:
             ]
             for line in lines
         ],
-        subtitle=", ".join(f"{s['name']} ({s['role']})" for s in inventory.staff),
+        subtitle=_("Staff list and training hours (BS-11) follow the items."),
+        # BS-11: the staff list with their courses and hours in the period
+        footer_rows=[
+            [
+                _("Staff"),
+                _("Role"),
+                _("Started lab work"),
+                _("Courses"),
+                _("Hours %(period)s") % {"period": period},
+                _("Training"),
+            ],
+            *[
+                [
+                    s.name,
+                    s.role,
+                    s.started_on or "",
+                    s.courses,
+                    f"{s.hours.normalize():f}",
+                    _staff_status(s),
+                ]
+                for s in staff
+            ],
+        ],
     )
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="inventory-{inventory.started_on}.pdf"'
