@@ -6,7 +6,10 @@ from datetime import date
 
 import pytest
 
-from biobank.ethics import services
+from biobank.core import services as core_services
+from biobank.core.roles import Role
+from biobank.ethics import rules, services
+from tests.factories import UserFactory
 
 ROSTER = [
     ("陳主委", "M", False, "chair", True, False),
@@ -46,3 +49,27 @@ def committee(cast):
 
 def member(irb, name):
     return irb.members.get(name=name)
+
+
+@pytest.fixture
+def body(cast):
+    """MOHW's commissioned organization, with its administrator and two auditors."""
+    mohw = core_services.organization_create(
+        actor=None, code="MOHW", name_zh="衛生福利部", kind="authority"
+    )
+    people = {}
+    for name, role in [
+        ("officer", Role.IRB_ADMIN),
+        ("a1", Role.IRB_MEMBER),
+        ("a2", Role.IRB_MEMBER),
+    ]:
+        people[name] = UserFactory(username=name)
+        core_services.membership_add(actor=None, organization=mohw, user=people[name], role=role)
+    return mohw, people
+
+
+def all_rated(rating, **overrides):
+    """A sheet rating every criterion ``rating``, but for ``overrides`` ("2.6"=...)."""
+    ratings = {c.number: rating for c in rules.load_criteria()}
+    ratings.update(overrides)
+    return ratings

@@ -6,35 +6,15 @@ from datetime import date
 
 import pytest
 
-from biobank.core import services as core_services
 from biobank.core.errors import ApplicationError, PermissionDenied
 from biobank.core.models import Obligation
-from biobank.core.roles import Role
 from biobank.ethics import rules, services
 from biobank.ethics.models import IRB, FollowUpDraw, IRBAudit
-from tests.factories import UserFactory
 
 
 @pytest.fixture(autouse=True)
 def frozen(time_machine):
     time_machine.move_to("2026-06-30 10:00+08:00", tick=False)
-
-
-@pytest.fixture
-def body(cast):
-    """MOHW's commissioned organization, with its administrator and two auditors."""
-    mohw = core_services.organization_create(
-        actor=None, code="MOHW", name_zh="衛生福利部", kind="authority"
-    )
-    people = {}
-    for name, role in [
-        ("officer", Role.IRB_ADMIN),
-        ("a1", Role.IRB_MEMBER),
-        ("a2", Role.IRB_MEMBER),
-    ]:
-        people[name] = UserFactory(username=name)
-        core_services.membership_add(actor=None, organization=mohw, user=people[name], role=role)
-    return mohw, people
 
 
 def _irb(cast, code, *, passed=True, organization=None):

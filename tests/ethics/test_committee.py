@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date
+
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from biobank.core.errors import ApplicationError, PermissionDenied
+from biobank.core.models import AuditEvent
+from biobank.ethics import services
 from biobank.ethics.rules import Member, composition_check, quorum_check
 
 
@@ -65,3 +71,19 @@ def test_hr02_property_the_check_is_exactly_the_law(women, men, external):
     check = composition_check(members(women, men, external))
     lawful = total >= 5 and 5 * external >= 2 * total and 3 * women >= total and 3 * men >= total
     assert bool(check) == lawful
+
+
+def test_hr02_ending_a_term_keeps_the_member_and_drops_them_from_the_check(cast, committee):
+    lawyer = committee.members.get(name="張律師")
+    with pytest.raises(ApplicationError):
+        services.irb_member_end(actor=cast.irb_admin, member=lawyer, term_end=date(2024, 12, 31))
+    with pytest.raises(PermissionDenied):
+        services.irb_member_end(actor=cast.irb_member, member=lawyer, term_end=date(2026, 1, 1))
+    assert services.composition(committee).allowed
+    services.irb_member_end(
+        actor=cast.irb_admin, member=lawyer, term_end=date(2026, 1, 1), reason="辭任"
+    )
+    lawyer.refresh_from_db()
+    assert lawyer.term_end == date(2026, 1, 1)
+    assert not services.composition(committee).allowed  # no legal expert sitting (HR-02)
+    assert AuditEvent.objects.filter(object_id=str(lawyer.pk), reason="辭任").exists()

@@ -8,7 +8,7 @@ import pytest
 
 from biobank.core.errors import ApplicationError, PermissionDenied
 from biobank.core.models import AuditEvent, Obligation
-from biobank.ethics import rules, services
+from biobank.ethics import rules, selectors, services
 from biobank.ethics.models import Protocol, ReviewDecision, Submission
 from tests.ethics.conftest import member
 
@@ -304,6 +304,29 @@ def test_ec10_retention_three_years_after_the_end_then_listed_not_deleted(cast, 
     assert services.purgeable_protocols(committee, today=date(2029, 5, 31)) == []
     assert services.purgeable_protocols(committee, today=date(2029, 6, 1)) == [protocol]
     assert Protocol.objects.filter(pk=protocol.pk).exists()
+
+
+def test_ec10_ethics_purgeable_lists_rows_for_biobank_retention(cast, committee):
+    """The rows ``biobank retention`` lists: kind, id, label, kept until (EC-10)."""
+    protocol = _protocol(cast, committee, code="P-END", risk="minimal")
+    _approve_expedited(cast, protocol.submissions.get(), date(2026, 3, 2))
+    closure = services.submission_create(
+        actor=cast.irb_admin,
+        protocol=protocol,
+        kind="closure",
+        received_on=date(2026, 6, 1),
+        ended_on=date(2026, 5, 31),
+    )
+    _approve_expedited(cast, closure, date(2026, 6, 3))
+    _protocol(cast, committee, code="P-RUNNING", risk="minimal")
+    assert selectors.ethics_purgeable(date(2029, 5, 31)) == []
+    (row,) = selectors.ethics_purgeable(date(2029, 6, 1))
+    assert row.kind == "ethics.protocol"
+    assert row.id == str(protocol.public_id)
+    assert row.organization == "DEMO" and row.rule == "EC-10"
+    assert row.label.startswith("DEMO-IRB P-END")
+    assert row.kept_until == date(2029, 5, 31)
+    assert Protocol.objects.filter(code="P-END").exists()  # listed, never deleted
 
 
 def test_termination_ends_the_project_and_starts_retention(cast, committee):

@@ -12,6 +12,7 @@ from biobank.core.api import router as core_router
 from biobank.core.errors import ApplicationError
 from biobank.core.services import token_authenticate
 from biobank.distribution.api import router as distribution_router
+from biobank.ethics.api import router as ethics_router
 from biobank.participants.api import router as participants_router
 from biobank.specimens.api import router as specimens_router
 from biobank.storage.api import router as storage_router
@@ -78,3 +79,4 @@ api.add_router("/", specimens_router)
 api.add_router("/", storage_router)
 api.add_router("/", distribution_router)
 api.add_router("/", biosafety_router)
+api.add_router("/", ethics_router)

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from biobank.core.errors import ApplicationError
@@ -14,8 +16,8 @@ from biobank.core.pages import acting_user, refuse
 from biobank.core.tenancy import has_permission, organizations_with_permission
 from biobank.ethics import rules, selectors, services
 from biobank.ethics.letters import form_pdf
-from biobank.ethics.models import IRBAudit
-from biobank.ethics.review_views import _date
+from biobank.ethics.models import IRB, AuditCampaign, IRBAudit
+from biobank.ethics.review_views import _date, _uuid
 
 APPLICATION_LABELS = {
     "institution_name": "申請審查會所屬機構名稱（全銜）",
@@ -61,27 +63,71 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _campaign_action(request: HttpRequest, campaign: AuditCampaign) -> None:
+    """Invite an IRB (EC-01) or draw the follow-up audits by lot (EC-06)."""
+    post, actor = request.POST, acting_user(request)
+    if post.get("action") == "invite":
+        irb = IRB.objects.filter(public_id=_uuid(post.get("irb"))).first()
+        if irb is None:
+            raise ApplicationError(_("Unknown IRB."))
+        services.audit_invite(
+            actor=actor, campaign=campaign, irb=irb, audit_type=post.get("audit_type", "")
+        )
+        messages.success(request, _("%s invited.") % irb.code)
+        return
+    seed = post.get("seed")
+    mandatory = list(
+        IRB.objects.filter(
+            audits__campaign__organization=campaign.organization,
+            code__in=post.getlist("mandatory"),
+        ).distinct()
+    )
+    draw = services.followup_draw_run(
+        actor=actor,
+        campaign=campaign,
+        count=int(post.get("count", "0")),
+        mandatory=mandatory,
+        seed=int(seed) if seed else None,
+    )
+    messages.success(request, _("Drawn with seed %d.") % draw.seed)
+
+
 @login_required
 def campaign_detail(request: HttpRequest, public_id: str) -> HttpResponse:
+    """A campaign's IRBs with state, result and validity; invitations; the follow-up draws,
+    each replayed from its recorded seed (EC-06); "needs improvement" outcomes."""
     campaign = selectors.campaign_get_for_user(request.user, public_id)
     can_manage = has_permission(request.user, "irb_audit.manage", campaign.organization)
     if request.method == "POST" and can_manage:
         try:
-            seed = request.POST.get("seed")
-            draw = services.followup_draw_run(
-                actor=acting_user(request),
-                campaign=campaign,
-                count=int(request.POST.get("count", "0")),
-                seed=int(seed) if seed else None,
-            )
+            _campaign_action(request, campaign)
         except ApplicationError as error:
             refuse(request, error)
         except ValueError:
             messages.error(request, _("Give a number of IRBs to draw."))
-        else:
-            messages.success(request, _("Drawn with seed %d.") % draw.seed)
         return redirect("ethics:campaign-detail", public_id=campaign.public_id)
-    audits = campaign.audits.select_related("irb", "irb__organization")
+    audits = list(
+        selectors.audit_list_for_campaign(campaign).annotate(
+            auditor_count=Count("auditors", distinct=True),
+            rated_count=Count("auditors", filter=Q(auditors__submitted_at__isnull=False)),
+        )
+    )
+    draws = [
+        {
+            "draw": d,
+            "replayed": list(
+                rules.followup_draw(
+                    d.candidates, count=d.count, seed=d.seed, mandatory=d.mandatory
+                ).drawn
+            ),
+        }
+        for d in campaign.draws.all()
+    ]
+    on_campaign = {a.irb_id for a in audits}
+    pending = [
+        irb.code
+        for irb in services.mandatory_followups_pending(campaign.organization, year=campaign.year)
+    ]
     return render(
         request,
         "ethics/campaign_detail.html",
@@ -89,41 +135,44 @@ def campaign_detail(request: HttpRequest, public_id: str) -> HttpResponse:
             "campaign": campaign,
             "audits": audits,
             "passing": [a for a in audits if a.passed],
-            "draws": campaign.draws.all(),
+            "improving": [a for a in audits if a.needs_improvement],
+            "draws": draws,
             "can_manage": can_manage,
+            "audit_types": IRBAudit.AuditType.choices,
+            "invitable": IRB.objects.filter(kind__in=rules.IRB_KINDS)
+            .exclude(pk__in=on_campaign)
+            .order_by("code")
+            if can_manage
+            else [],
+            "audited": sorted({a.irb.code for a in audits} | set(pending)),
+            "pending_mandatory": pending,
         },
     )
 
 
 @login_required
-def audit_detail(request: HttpRequest, public_id: str) -> HttpResponse:
-    audit = selectors.audit_get_for_user(request.user, public_id)
-    fields = [
-        (APPLICATION_LABELS[f], audit.application.get(f, "")) for f in rules.APPLICATION_FIELDS
-    ]
+def campaign_passing(request: HttpRequest, public_id: str) -> HttpResponse:
+    """The list of passing IRBs of a campaign with their validity (EC-05), and those of this
+    body valid today (the candidates of the next follow-up draw, EC-06)."""
+    campaign = selectors.campaign_get_for_user(request.user, public_id)
+    today = timezone.localdate()
     return render(
         request,
-        "ethics/audit_detail.html",
+        "ethics/campaign_passing.html",
         {
-            "audit": audit,
-            "fields": fields,
-            "missing": rules.application_missing(audit.application),
-            "auditors": audit.auditors.select_related("auditor"),
-            "appeals": audit.appeals.all(),
-            "non_compliant": sorted(
-                (n for n, r in audit.consolidated.items() if r == "non_compliant"),
-                key=rules.number_key,
-            ),
+            "campaign": campaign,
+            "passing": selectors.audit_list_for_campaign(campaign).filter(passed=True),
+            "failed": selectors.audit_list_for_campaign(campaign).filter(passed=False),
+            "valid_today": services.valid_irbs(campaign.organization, on=today),
+            "today": today,
         },
     )
 
 
-@login_required
-def application_pdf(request: HttpRequest, public_id: str) -> HttpResponse:
-    """The annex 1 application form, filled in from the recorded application (EC-08)."""
-    audit = selectors.audit_get_for_user(request.user, public_id)
+def application_form(code: str, application: dict[str, str]) -> HttpResponse:
+    """The annex 1 application form as a PDF, filled in from ``application`` (EC-08)."""
     fields = [
-        (APPLICATION_LABELS[f], audit.application.get(f, "") or "＿＿＿＿")
+        (APPLICATION_LABELS[f], application.get(f, "") or "＿＿＿＿")
         for f in rules.APPLICATION_FIELDS
     ]
     pdf = form_pdf(
@@ -137,8 +186,15 @@ def application_pdf(request: HttpRequest, public_id: str) -> HttpResponse:
         ],
     )
     response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="{audit.irb.code}-application.pdf"'
+    response["Content-Disposition"] = f'inline; filename="{code}-application.pdf"'
     return response
+
+
+@login_required
+def application_pdf(request: HttpRequest, public_id: str) -> HttpResponse:
+    """The annex 1 application form, filled in from the recorded application (EC-08)."""
+    audit = selectors.audit_get_for_user(request.user, public_id)
+    return application_form(audit.irb.code, audit.application)
 
 
 @login_required

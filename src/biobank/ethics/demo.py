@@ -1,5 +1,8 @@
-"""An IRB for ``biobank demo``: its roster (the composition check passes) and a self-assessment
-of this year's MOHW audit in progress."""
+"""An IRB for ``biobank demo``: its roster (the composition check passes), SOPs, protocols in
+different states and a self-assessment of this year's MOHW audit in progress; and the auditing
+body's side: last year's campaign rated by two auditors and announced (two IRBs pass, one
+fails and appeals), this year's campaign with three IRBs applying, one auditor's sheet in, a
+follow-up draw with its recorded seed and a follow-up rated "needs improvement"."""
 
 from __future__ import annotations
 
@@ -7,11 +10,18 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from biobank.core.demo import DemoContext
-from biobank.core.models import User
+from biobank.core import services as core_services
+from biobank.core.demo import DemoContext, demo_password
+from biobank.core.models import Obligation, Organization, User
+from biobank.core.roles import Role
 from biobank.ethics import rules, services
-from biobank.ethics.models import IRB, IRBMember
+from biobank.ethics.models import IRB, AuditCampaign, IRBAudit, IRBMember
+
+# The auditing body's auditors (查核委員): they rate, the platform administrator manages.
+AUDITORS = [("hsu", "許文彬 Hsu Wen-Pin"), ("tsai", "蔡佩珊 Tsai Pei-Shan")]
+DRAW_SEED = 20260101
 
 ROSTER = [
     ("陳文雄", "M", False, "chair", True, False),
@@ -151,20 +161,52 @@ def _protocols(lee: User, irb: IRB) -> None:
     )
 
 
+def _auditors(context: DemoContext, body: Organization) -> list[User]:
+    people = []
+    for username, display_name in AUDITORS:
+        user = User.objects.filter(username=username).first()
+        if user is None:
+            user = core_services.user_create(
+                actor=None,
+                organization=body,
+                username=username,
+                password=demo_password(username),
+                role=Role.IRB_MEMBER,
+                email=f"{username}@demo.biobank.tw",
+                display_name=display_name,
+            )
+            context.credentials.append(
+                (username, demo_password(username), display_name, body.code, _("auditor"))
+            )
+        context.users[username] = user
+        people.append(user)
+    return people
+
+
+def _sheet(**overrides: str) -> dict[str, str]:
+    ratings = {c.number: rules.COMPLIANT for c in rules.load_criteria()}
+    ratings.update(overrides)
+    return ratings
+
+
+def _settle(campaign: AuditCampaign) -> None:
+    """Last year's completion deadline was met: close its obligation (EC-08)."""
+    for obligation in Obligation.objects.filter(
+        rule_id="EC-08", subject_id=str(campaign.pk), state=Obligation.State.OPEN
+    ):
+        core_services.obligation_close(
+            actor=None, obligation=obligation, evidence=_("All applications complete")
+        )
+
+
 def _campaign(context: DemoContext, irb: IRB) -> None:
-    """The auditing body's campaign of this year with three IRBs."""
+    """The auditing body's campaigns: last year's announced, this year's with three IRBs."""
     body = context.organizations.get("TWBIONET")
     admin = context.users.get("admin")
     if body is None or admin is None:
         return
+    hsu, tsai = _auditors(context, body)
     year = timezone.localdate().year
-    campaign = services.campaign_create(
-        actor=admin,
-        organization=body,
-        year=year,
-        window_opens=date(year, 3, 2),
-        window_closes=date(year, 3, 31),
-    )
     others = [
         services.irb_create(
             actor=None,
@@ -179,16 +221,100 @@ def _campaign(context: DemoContext, irb: IRB) -> None:
         ]
         if code in context.organizations
     ]
-    for audited in [irb, *others]:
-        audit = services.audit_invite(
-            actor=admin, campaign=campaign, irb=audited, audit_type="video"
+    audited = [irb, *others]
+
+    last = services.campaign_create(
+        actor=admin,
+        organization=body,
+        year=year - 1,
+        window_opens=date(year - 1, 3, 2),
+        window_closes=date(year - 1, 3, 31),
+    )
+    sheets = {
+        "DEMO-IRB": (
+            _sheet(**{"1.1": "excellent", "1.4": "excellent", "2.17": "excellent"}),
+            _sheet(**{"1.1": "excellent", "2.6": "non_compliant"}),
+        ),
+        "UNIV-IRB": (
+            _sheet(**{"2.3": "na", "3.3": "na", "2.6": "non_compliant", "3.2": "non_compliant"}),
+            _sheet(**{"2.3": "na", "3.3": "na", "2.6": "non_compliant"}),
+        ),
+        "OTHER-IRB": (
+            _sheet(**{"1.4": "non_compliant", "1.11": "non_compliant"}),
+            _sheet(**{"1.4": "non_compliant", "4.9": "non_compliant"}),
+        ),
+    }
+    for one in audited:
+        audit = services.audit_invite(actor=admin, campaign=last, irb=one, audit_type="video")
+        services.audit_apply(
+            actor=admin,
+            audit=audit,
+            applied_on=date(year - 1, 3, 16),
+            application=_application(one, last_result="passed" if one.previously_passed else "new"),
         )
+        for auditor, sheet in zip((hsu, tsai), sheets[one.code], strict=True):
+            services.auditor_assign(actor=admin, audit=audit, auditor=auditor)
+            services.auditor_rate(actor=auditor, audit=audit, ratings=sheet)
+        audit = services.audit_announce(
+            actor=admin, audit=audit, announced_on=date(year - 1, 11, 30)
+        )
+        if not audit.passed:
+            appeal = services.appeal_file(
+                actor=admin,
+                audit=audit,
+                filed_on=date(year - 1, 12, 10),
+                grounds="委員組成已於查核後補正，請求複查 1.4",
+            )
+            services.appeal_decide(
+                actor=admin,
+                appeal=appeal,
+                upheld=False,
+                outcome="查核當時委員組成不符人體研究法第7條，維持原查核結果",
+                decided_on=date(year - 1, 12, 28),
+            )
+    _settle(last)
+
+    campaign = services.campaign_create(
+        actor=admin,
+        organization=body,
+        year=year,
+        window_opens=date(year, 3, 2),
+        window_closes=date(year, 3, 31),
+    )
+    for one in audited:
+        audit = services.audit_invite(actor=admin, campaign=campaign, irb=one, audit_type="video")
         services.audit_apply(
             actor=admin,
             audit=audit,
             applied_on=date(year, 3, 16),
             application={
-                "institution_name": audited.organization.name_zh,
-                "irb_name": audited.name,
+                "institution_name": one.organization.name_zh,
+                "irb_name": one.name,
             },
         )
+        if one == irb:
+            for auditor in (hsu, tsai):
+                services.auditor_assign(actor=admin, audit=audit, auditor=auditor)
+            services.auditor_rate(
+                actor=hsu, audit=audit, ratings=_sheet(**{"2.6": "non_compliant"})
+            )
+    draw = services.followup_draw_run(actor=admin, campaign=campaign, count=1, seed=DRAW_SEED)
+    for code in draw.drawn:
+        followup = IRBAudit.objects.get(
+            campaign=campaign, irb__code=code, audit_type=IRBAudit.AuditType.FOLLOWUP
+        )
+        services.followup_improvement(
+            actor=admin, audit=followup, due=timezone.localdate() + timedelta(days=90)
+        )
+
+
+def _application(irb: IRB, *, last_result: str) -> dict[str, str]:
+    """The annex 1 fields of a demo IRB's application (EC-08)."""
+    return {
+        **services.application_prefill(irb),
+        "last_result": last_result,
+        "last_audit_year": "" if last_result == "new" else str(timezone.localdate().year - 7),
+        "address": "臺北市中正區示範路 1 號",
+        "phone": "02-2312-3456",
+        "email": f"irb@{irb.organization.code.lower()}.demo.biobank.tw",
+    }

@@ -74,6 +74,11 @@ def protocol_list(request: HttpRequest, public_id: str) -> HttpResponse:
         else:
             messages.success(request, _("Protocol registered."))
             return redirect("ethics:protocol-detail", public_id=protocol.public_id)
+    decisions = list(
+        ReviewDecision.objects.filter(submission__protocol__irb=irb).select_related(
+            "submission", "submission__protocol"
+        )
+    )
     return render(
         request,
         "ethics/protocol_list.html",
@@ -84,6 +89,10 @@ def protocol_list(request: HttpRequest, public_id: str) -> HttpResponse:
             "risks": Protocol.Risk.choices,
             "purgeable": services.purgeable_protocols(irb),
             "today": timezone.localdate(),
+            "decisions": decisions,
+            "share": rules.notice_share(
+                [(d.notice_due, d.notified_on) for d in decisions], today=timezone.localdate()
+            ),
         },
     )
 

@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -15,7 +16,30 @@ from biobank.core.errors import ApplicationError
 from biobank.core.pages import acting_user, refuse
 from biobank.core.tenancy import has_permission
 from biobank.ethics import rules, selectors, services
-from biobank.ethics.models import AuditCriterion, IRBMember, SelfAssessment
+from biobank.ethics.campaign_views import application_form
+from biobank.ethics.models import IRB, AuditCriterion, IRBMember, SelfAssessment
+
+# Where the records behind a criterion's computed evidence are kept.
+EVIDENCE_PAGES = {
+    "1.1": ("ethics:records", "#sop"),
+    "1.4": ("ethics:irb-detail", "#composition"),
+    "1.5": ("ethics:records", "#declaration"),
+    "1.10": ("ethics:records", "#declaration"),
+    "1.11": ("ethics:records", "#training"),
+    "1.12": ("ethics:records", "#training"),
+    "2.17": ("ethics:protocol-list", "#notices"),
+    "3.2": ("ethics:protocol-list", ""),
+    "4.9": ("ethics:records", "#complaint"),
+    "5.2": ("ethics:protocol-list", "#retention"),
+}
+
+
+def _evidence_link(irb: IRB, number: str) -> str:
+    page = EVIDENCE_PAGES.get(number)
+    if page is None:
+        return ""
+    name, anchor = page
+    return reverse(name, kwargs={"public_id": irb.public_id}) + anchor
 
 
 @login_required
@@ -99,6 +123,7 @@ def self_assessment(request: HttpRequest, public_id: str, year: int) -> HttpResp
             "rating": ratings.get(c.number, ""),
             "evidence": evidence.get(c.number, ""),
             "computed": computed.get(c.number, ""),
+            "link": _evidence_link(irb, c.number),
             "na_allowed": by_number[c.number].allows_na(previously_passed=irb.previously_passed),
             "suggested": ("compliant" if check else "non_compliant") if c.number == "1.4" else "",
         }
@@ -123,3 +148,11 @@ def self_assessment(request: HttpRequest, public_id: str, year: int) -> HttpResp
             "this_year": timezone.localdate().year,
         },
     )
+
+
+@login_required
+def irb_application_pdf(request: HttpRequest, public_id: str) -> HttpResponse:
+    """The IRB's annex 1 application form, pre-filled from its records (EC-08): institution,
+    kind, last result, chair and contact; the rest is filled in by hand."""
+    irb = selectors.irb_get_for_user(request.user, public_id)
+    return application_form(irb.code, services.application_prefill(irb))

@@ -62,8 +62,19 @@ class IRBAudit(models.Model):
     valid_from = models.DateField(null=True, blank=True)
     valid_until = models.DateField(null=True, blank=True)
     mandatory_followup = models.BooleanField(_("mandatory follow-up"), default=False)
+    # 作業程序 十二: a special event or complaint judged a violation, or the rating meeting
+    mandatory_followup_grounds = models.TextField(
+        _("grounds of the mandatory follow-up"), blank=True
+    )
+    followup_sampled = models.JSONField(default=list, blank=True)  # EC-07 ④: at most 4 items
     needs_improvement = models.BooleanField(_("needs improvement"), default=False)
     improvement_due = models.DateField(null=True, blank=True)
+    # 作業程序 十三: the body's review of the improvement, and what followed
+    improvement_reviewed_on = models.DateField(null=True, blank=True)
+    improvement_doubts = models.BooleanField(null=True)
+    improvement_review = models.TextField(_("review of the improvement"), blank=True)
+    # set on the audit whose validity was shortened: the end before it was shortened
+    validity_shortened_from = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

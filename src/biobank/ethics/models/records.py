@@ -8,6 +8,7 @@ import uuid
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from biobank.ethics.models.committee import IRB, IRBMember
 from biobank.ethics.models.reviews import Protocol
@@ -83,7 +84,7 @@ class Complaint(models.Model):
     class State(models.TextChoices):
         RECEIVED = "received", _("received")
         INVESTIGATING = "investigating", _("investigating")
-        CLOSED = "closed", _("closed")
+        CLOSED = "closed", pgettext_lazy("status", "closed")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     irb = models.ForeignKey(IRB, on_delete=models.PROTECT, related_name="complaints")

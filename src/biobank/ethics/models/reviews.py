@@ -7,6 +7,7 @@ import uuid
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from biobank.ethics.models.committee import IRB, IRBMember
 
@@ -25,7 +26,7 @@ class Protocol(models.Model):
         DISAPPROVED = "disapproved", _("disapproved")
         SUSPENDED = "suspended", _("suspended")
         TERMINATED = "terminated", _("terminated")
-        CLOSED = "closed", _("closed")
+        CLOSED = "closed", pgettext_lazy("status", "closed")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     irb = models.ForeignKey(IRB, on_delete=models.PROTECT, related_name="protocols")
@@ -129,7 +130,7 @@ class Meeting(models.Model):
 
     class State(models.TextChoices):
         PLANNED = "planned", _("planned")
-        HELD = "held", _("held")
+        HELD = "held", pgettext_lazy("meeting status", "held")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     irb = models.ForeignKey(IRB, on_delete=models.PROTECT, related_name="meetings")

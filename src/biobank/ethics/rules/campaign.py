@@ -14,12 +14,14 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from fractions import Fraction
 from functools import cache
 from pathlib import Path
 
 from biobank.core.calendar import Overrides, legal_deadline
 from biobank.core.rule_registry import implements
 from biobank.ethics.rules.audit import COMPLIANT, EXCELLENT, NA, NON_COMPLIANT, number_key
+from biobank.ethics.rules.review import Decision
 
 AGENDAS_FILE = Path(__file__).resolve().parents[1] / "data" / "agendas.csv"
 
@@ -33,7 +35,8 @@ FOLLOWUP = "followup"  # unscheduled on-site follow-up (annex 6)
 AUDIT_TYPES = (PERIODIC, ONSITE, FOLLOWUP)
 
 COMPLETION_DAYS = 5  # rule: EC-08, 作業程序 五(二) 「應於截止日起五日內完成補件」
-FOLLOWUP_COMMON_SHARE = 0.30  # rule: EC-07, annex 6 note 2 ③
+FOLLOWUP_COMMON_SHARE = Fraction(3, 10)  # rule: EC-07, annex 6 note 2 ③ 「前30%」, exact
+FOLLOWUP_COMMON_YEARS = 4  # rule: EC-07, annex 6 note 2 ③ 「近4年」
 FOLLOWUP_MAX_SAMPLED = 4  # rule: EC-07, annex 6 note 2 ④
 MANDATORY_ITEM = "1.4"
 
@@ -145,6 +148,79 @@ class FollowUpScope:
         )
 
 
+@dataclass(frozen=True)
+class PastAudit:
+    """One announced audit of an earlier campaign, as plain data (EC-07)."""
+
+    year: int
+    audit_type: str
+    ratings: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class CommonFindings:
+    """Criteria by number of findings over the 4 campaign years before a follow-up (EC-07)."""
+
+    first_year: int
+    last_year: int
+    audits: int  # periodic audits counted
+    counts: dict[str, int]  # criterion → audits that rated it non-compliant
+    common: tuple[str, ...]  # the top 30 % of the criteria with findings
+    rule: str = "EC-07"
+
+
+@implements("EC-07")
+def findings_last_4_years(past: Iterable[PastAudit], *, year: int) -> dict[str, int]:
+    """How many audited IRBs were rated non-compliant on each criterion (a finding: an
+    improvement recommendation) in the periodic audits of the 4 campaign years before
+    ``year`` (``year`` - 4 … ``year`` - 1; annex 6 note 2 ③ 「近4年受查審查會常見建議改善意見」).
+
+    Follow-up audits are left out: they revisit IRBs already counted and would count the same
+    finding twice. Criteria without a finding are not in the result.
+    """
+    counts: Counter[str] = Counter()
+    for audit in past:
+        if audit.audit_type == FOLLOWUP or not year - FOLLOWUP_COMMON_YEARS <= audit.year < year:
+            continue
+        counts.update(item for item, rating in audit.ratings.items() if rating == NON_COMPLIANT)
+    return dict(sorted(counts.items(), key=lambda pair: number_key(pair[0])))
+
+
+@implements("EC-07")
+def common_findings(findings: Mapping[str, int]) -> tuple[str, ...]:
+    """The criteria ranked in the top 30 % by number of findings (EC-07): of the criteria with
+    at least one finding, the first ceil(30 %) by count, with every criterion tied at the cut
+    (exact arithmetic: 10 criteria give 3, 11 give 4)."""
+    ranked = sorted(
+        ((item, n) for item, n in findings.items() if n > 0),
+        key=lambda pair: (-pair[1], number_key(pair[0])),
+    )
+    cut = math.ceil(len(ranked) * FOLLOWUP_COMMON_SHARE)
+    if not cut:
+        return ()
+    threshold = ranked[cut - 1][1]
+    return tuple(sorted((item for item, n in ranked if n >= threshold), key=number_key))
+
+
+@implements("EC-07")
+def common_findings_for(past: Iterable[PastAudit], *, year: int) -> CommonFindings:
+    """``findings_last_4_years`` and its top 30 % for a follow-up in campaign ``year``."""
+    rows = list(past)
+    counted = sum(
+        1
+        for a in rows
+        if a.audit_type != FOLLOWUP and year - FOLLOWUP_COMMON_YEARS <= a.year < year
+    )
+    counts = findings_last_4_years(rows, year=year)
+    return CommonFindings(
+        first_year=year - FOLLOWUP_COMMON_YEARS,
+        last_year=year - 1,
+        audits=counted,
+        counts=counts,
+        common=common_findings(counts),
+    )
+
+
 @implements("EC-07")
 def followup_scope(
     *,
@@ -157,19 +233,61 @@ def followup_scope(
     cut included), and at most 4 criteria sampled by the auditors."""
     if len(set(sampled)) > FOLLOWUP_MAX_SAMPLED:
         raise ValueError(f"at most {FOLLOWUP_MAX_SAMPLED} criteria may be sampled (EC-07)")
-    ranked = sorted(
-        ((item, n) for item, n in findings_last_4_years.items() if n > 0),
-        key=lambda pair: (-pair[1], number_key(pair[0])),
-    )
-    cut = math.ceil(len(ranked) * FOLLOWUP_COMMON_SHARE)
-    threshold = ranked[cut - 1][1] if cut else None
-    common = tuple(item for item, n in ranked if threshold is not None and n >= threshold)
     return FollowUpScope(
         improvements=tuple(sorted(set(last_findings), key=number_key)),
         mandatory=(MANDATORY_ITEM,),
-        common=tuple(sorted(common, key=number_key)),
+        common=common_findings(findings_last_4_years),
         sampled=tuple(sorted(set(sampled), key=number_key)),
     )
+
+
+@implements("EC-06")
+def mandatory_followup_check(*, mandatory: bool, grounds: str) -> Decision:
+    """A mandatory follow-up needs its ground (作業程序 十二): a special event, news or complaint
+    judged a violation, or the rating meeting's decision."""
+    if mandatory and not grounds.strip():
+        return Decision(False, "a mandatory follow-up states its grounds", "EC-06")
+    return Decision(True, "", "EC-06")
+
+
+@implements("EC-06")
+def improvement_review_check(
+    *,
+    needs_improvement: bool,
+    doubts_remain: bool,
+    priority_followup: bool,
+    shorten_to: date | None,
+    valid_from: date | None,
+    valid_until: date | None,
+    reviewed_on: date,
+) -> Decision:
+    """The auditing body's review of an IRB's improvement after a follow-up rated "needs
+    improvement" (作業程序 十三): with no doubt left nothing follows; if doubts remain, the IRB
+    gets a priority follow-up next year or a shortened validity (or both). The procedure
+    sets no length: a shortened validity ends on a day the body chooses, before the current
+    end and not before the review."""
+    if not needs_improvement:
+        return Decision(False, "only a follow-up rated needs improvement is reviewed", "EC-06")
+    if not doubts_remain:
+        if priority_followup or shorten_to is not None:
+            return Decision(
+                False, "a priority follow-up or shorter validity needs remaining doubts", "EC-06"
+            )
+        return Decision(True, "improvement accepted", "EC-06")
+    if not priority_followup and shorten_to is None:
+        return Decision(
+            False, "with doubts left, choose a priority follow-up or a shorter validity", "EC-06"
+        )
+    if shorten_to is not None:
+        if valid_until is None or valid_from is None:
+            return Decision(False, "the IRB has no validity to shorten", "EC-06")
+        if not shorten_to < valid_until:
+            return Decision(False, "a shortened validity ends before the current end", "EC-06")
+        if shorten_to < max(reviewed_on, valid_from):
+            return Decision(
+                False, "a shortened validity cannot end before the review or its start", "EC-06"
+            )
+    return Decision(True, "doubts remain", "EC-06")
 
 
 def consolidate_ratings(sheets: Sequence[Mapping[str, str]]) -> dict[str, str]:

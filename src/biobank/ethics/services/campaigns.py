@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date
 
 from django.db import models, transaction
@@ -26,7 +27,8 @@ from biobank.ethics.models import (
     FollowUpDraw,
     IRBAudit,
 )
-from biobank.ethics.services.reviews import end_of_day
+from biobank.ethics.selectors import past_audits
+from biobank.ethics.services.reviews import _obligations_done, end_of_day
 
 
 def _audit(
@@ -273,6 +275,220 @@ def appeal_decide(
     return appeal
 
 
+@transaction.atomic
+def appeal_request(
+    *, actor: User | None, audit: IRBAudit, grounds: str, filed_on: date | None = None
+) -> AuditAppeal:
+    """The audited IRB asks for a re-review of its announced result (作業程序 十一), from its
+    own side: its IRB administrator files it; the body decides it in words, without scores."""
+    require_permission(actor, "irb.manage", audit.irb.organization)
+    day = filed_on or timezone.localdate()
+    if day > timezone.localdate():
+        raise ApplicationError(_("The filing date is in the future."))
+    if audit.state != IRBAudit.State.ANNOUNCED or not grounds.strip():
+        raise ApplicationError(_("An appeal concerns an announced result and gives grounds."))
+    if audit.appeals.filter(decided_on__isnull=True).exists():
+        raise ApplicationError(_("An appeal of this result is already under re-review."))
+    appeal = AuditAppeal.objects.create(audit=audit, filed_on=day, grounds=grounds.strip())
+    audit_record(
+        actor=actor,
+        action=AuditEvent.Action.CREATE,
+        organization=audit.campaign.organization,
+        instance=appeal,
+        after=snapshot(appeal),
+        reason=_("filed by %s") % audit.irb.code,
+    )
+    return appeal
+
+
+@transaction.atomic
+def audit_mandatory_followup_set(
+    *, actor: User | None, audit: IRBAudit, mandatory: bool, grounds: str = ""
+) -> IRBAudit:
+    """Name an IRB for a mandatory follow-up, or take it off (EC-06, 作業程序 十二): a special
+    event, news or complaint judged a violation, or the rating meeting's decision. The next
+    follow-up draw of this body takes it as mandatory."""
+    organization = audit.campaign.organization
+    require_permission(actor, "irb_audit.manage", organization)
+    decision = rules.mandatory_followup_check(mandatory=mandatory, grounds=grounds)
+    if not decision:
+        raise ApplicationError(_("Give the grounds of the mandatory follow-up."), rule="EC-06")
+    audit = IRBAudit.objects.select_for_update().get(pk=audit.pk)
+    before = snapshot(audit)
+    audit.mandatory_followup = mandatory
+    audit.mandatory_followup_grounds = grounds.strip() if mandatory else ""
+    audit.save()
+    _audit(actor, AuditEvent.Action.UPDATE, organization, audit, before)
+    return audit
+
+
+def mandatory_followups_pending(organization: Organization, *, year: int) -> list[IRB]:
+    """IRBs this body named for a mandatory follow-up (EC-06) that have not had one since: a
+    periodic audit flagged in year Y waits for a follow-up of year Y or later, a flagged
+    follow-up (a priority follow-up, 十三) for one of a later year."""
+    audits = list(
+        IRBAudit.objects.filter(campaign__organization=organization, campaign__year__lte=year)
+        .select_related("irb", "campaign")
+        .order_by("irb__code")
+    )
+    followups: dict[int, list[int]] = {}
+    for a in audits:
+        if a.audit_type == IRBAudit.AuditType.FOLLOWUP:
+            followups.setdefault(a.irb_id, []).append(a.campaign.year)
+    pending: dict[int, IRB] = {}
+    for a in audits:
+        if not a.mandatory_followup:
+            continue
+        after = a.campaign.year + (1 if a.audit_type == IRBAudit.AuditType.FOLLOWUP else 0)
+        if not any(y >= after for y in followups.get(a.irb_id, [])):
+            pending[a.irb_id] = a.irb
+    return sorted(pending.values(), key=lambda irb: irb.code)
+
+
+@transaction.atomic
+def followup_sample_set(*, actor: User | None, audit: IRBAudit, items: Sequence[str]) -> IRBAudit:
+    """The criteria the auditors sample on a follow-up: at most 4 (EC-07, annex 6 note 2 ④)."""
+    organization = audit.campaign.organization
+    require_permission(actor, "irb_audit.manage", organization)
+    if audit.audit_type != IRBAudit.AuditType.FOLLOWUP:
+        raise ApplicationError(_("Only a follow-up audit samples criteria."), rule="EC-07")
+    known = {c.number for c in rules.load_criteria()}
+    chosen = sorted({i.strip() for i in items if i.strip()}, key=rules.number_key)
+    unknown = [i for i in chosen if i not in known]
+    if unknown:
+        raise ApplicationError(
+            _("%s is not an audit criterion.") % ", ".join(unknown), rule="EC-02"
+        )
+    try:
+        rules.followup_scope(last_findings=(), findings_last_4_years={}, sampled=chosen)
+    except ValueError as error:
+        raise ApplicationError(
+            _("At most %d criteria may be sampled.") % rules.FOLLOWUP_MAX_SAMPLED, rule="EC-07"
+        ) from error
+    audit = IRBAudit.objects.select_for_update().get(pk=audit.pk)
+    before = snapshot(audit)
+    audit.followup_sampled = chosen
+    audit.save()
+    _audit(actor, AuditEvent.Action.UPDATE, organization, audit, before)
+    return audit
+
+
+def validity_audit(irb: IRB, organization: Organization, *, on: date) -> IRBAudit | None:
+    """The announced, passed periodic audit by this body whose validity covers ``on``."""
+    return (
+        IRBAudit.objects.filter(
+            irb=irb,
+            campaign__organization=organization,
+            passed=True,
+            valid_from__lte=on,
+            valid_until__gte=on,
+        )
+        .exclude(audit_type=IRBAudit.AuditType.FOLLOWUP)
+        .order_by("-valid_until")
+        .first()
+    )
+
+
+@transaction.atomic
+def followup_improvement_review(
+    *,
+    actor: User | None,
+    audit: IRBAudit,
+    reviewed_on: date,
+    doubts_remain: bool,
+    review: str,
+    priority_followup: bool = False,
+    shorten_to: date | None = None,
+) -> IRBAudit:
+    """The body reviews the improvement an IRB reports after a follow-up rated "needs
+    improvement" (EC-06, 作業程序 十三). If doubts remain, the IRB is named for a priority
+    follow-up next year, or its validity (EC-05) is shortened to ``shorten_to``, or both.
+    Closes the improvement obligation."""
+    organization = audit.campaign.organization
+    require_permission(actor, "irb_audit.manage", organization)
+    audit = IRBAudit.objects.select_for_update().select_related("irb").get(pk=audit.pk)
+    if audit.improvement_reviewed_on is not None:
+        raise ApplicationError(_("The improvement is already reviewed."), rule="EC-06")
+    if not review.strip():
+        raise ApplicationError(_("Say what the review of the improvement found."))
+    valid = validity_audit(audit.irb, organization, on=reviewed_on)
+    decision = rules.improvement_review_check(
+        needs_improvement=audit.needs_improvement,
+        doubts_remain=doubts_remain,
+        priority_followup=priority_followup,
+        shorten_to=shorten_to,
+        valid_from=valid.valid_from if valid else None,
+        valid_until=valid.valid_until if valid else None,
+        reviewed_on=reviewed_on,
+    )
+    if not decision:
+        raise ApplicationError(decision.reason, rule=decision.rule)
+    before = snapshot(audit)
+    audit.improvement_reviewed_on = reviewed_on
+    audit.improvement_doubts = doubts_remain
+    audit.improvement_review = review.strip()
+    if priority_followup:
+        audit.mandatory_followup = True
+        audit.mandatory_followup_grounds = _(
+            "Priority follow-up next year: doubts remain after the improvement review"
+        )
+    audit.save()
+    _audit(actor, AuditEvent.Action.TRANSITION, organization, audit, before)
+    if shorten_to is not None and valid is not None:
+        valid = IRBAudit.objects.select_for_update().get(pk=valid.pk)
+        before = snapshot(valid)
+        valid.validity_shortened_from = valid.validity_shortened_from or valid.valid_until
+        valid.valid_until = shorten_to
+        valid.save()
+        audit_record(
+            actor=actor,
+            action=AuditEvent.Action.UPDATE,
+            organization=organization,
+            instance=valid,
+            before=before,
+            after=snapshot(valid),
+            reason=_("validity shortened after the follow-up of %s (EC-06)") % audit.campaign.year,
+        )
+    _obligations_done(
+        actor=actor, subject=audit, rule_id="EC-06", evidence=audit.improvement_review
+    )
+    return audit
+
+
+def followup_scope_for(
+    audit: IRBAudit,
+) -> tuple[rules.FollowUpScope, rules.CommonFindings, IRBAudit | None]:
+    """A follow-up's scope (EC-07): the findings of the IRB's last announced audit by this
+    body before it, item 1.4, the top 30 % of common findings of the 4 campaign years before
+    (from the body's announced audits), and the criteria the auditors sampled."""
+    campaign = audit.campaign
+    last = (
+        IRBAudit.objects.filter(
+            irb_id=audit.irb_id,
+            campaign__organization_id=campaign.organization_id,
+            state=IRBAudit.State.ANNOUNCED,
+            campaign__year__lte=campaign.year,
+        )
+        .exclude(pk=audit.pk)
+        .exclude(campaign__year=campaign.year, audit_type=IRBAudit.AuditType.FOLLOWUP)
+        .select_related("campaign")
+        .order_by("-campaign__year", "-created_at")
+        .first()
+    )
+    last_findings = (
+        [n for n, r in last.consolidated.items() if r == rules.NON_COMPLIANT] if last else []
+    )
+    common = rules.common_findings_for(
+        past_audits(campaign.organization, year=campaign.year), year=campaign.year
+    )
+    scope = rules.followup_scope(
+        last_findings=last_findings,
+        findings_last_4_years=common.counts,
+        sampled=list(audit.followup_sampled),
+    )
+    return scope, common, last
+
+
 def valid_irbs(organization: Organization, *, on: date) -> list[IRB]:
     """IRBs whose latest announced audit by this body is valid on ``on`` (EC-05)."""
     audits = IRBAudit.objects.filter(
@@ -323,3 +539,70 @@ def followup_draw_run(
                 audit_type=IRBAudit.AuditType.FOLLOWUP,
             )
     return record
+
+
+@dataclass(frozen=True)
+class Consolidation:
+    """An audit's ratings brought together: each auditor's sheet, the consolidated rating per
+    item, and its score once every item is rated (EC-03, EC-04; 作業程序 九)."""
+
+    sheets: tuple[AuditorAssignment, ...]
+    consolidated: dict[str, str]
+    score: rules.AuditScore | None
+    problem: str = ""
+    non_compliant: tuple[str, ...] = field(default=())
+
+
+def audit_consolidation(audit: IRBAudit) -> Consolidation:
+    """The consolidated ratings of an audit: as announced, or as the submitted sheets stand."""
+    sheets = tuple(audit.auditors.select_related("auditor"))
+    previously_passed = audit.irb.previously_passed
+    if audit.state == IRBAudit.State.ANNOUNCED and audit.consolidated:
+        consolidated = dict(audit.consolidated)
+        # a pass sets the IRB's previously_passed afterwards; the ratings were valid before it
+        previously_passed = False
+    else:
+        submitted = [a.ratings for a in sheets if a.submitted_at]
+        consolidated = rules.consolidate_ratings(submitted) if submitted else {}
+    score, problem = None, ""
+    if consolidated:
+        try:
+            score = rules.score_audit(consolidated, previously_passed=previously_passed)
+        except ValueError as error:
+            problem = str(error)
+    non_compliant = tuple(
+        sorted(
+            (n for n, r in consolidated.items() if r == rules.NON_COMPLIANT), key=rules.number_key
+        )
+    )
+    return Consolidation(sheets, consolidated, score, problem, non_compliant)
+
+
+def application_prefill(irb: IRB) -> dict[str, str]:
+    """The annex 1 application fields the system knows about an IRB (EC-08): its institution,
+    kind (EC-01), last audit result and year, chair and staff contact. The rest (address,
+    phone, e-mail) is for the IRB to fill in."""
+    last = (
+        IRBAudit.objects.filter(irb=irb, state=IRBAudit.State.ANNOUNCED)
+        .exclude(audit_type=IRBAudit.AuditType.FOLLOWUP)
+        .select_related("campaign")
+        .order_by("-campaign__year")
+        .first()
+    )
+    if last is not None:
+        last_result, last_year = ("passed" if last.passed else "failed"), str(last.campaign.year)
+    else:
+        last_result, last_year = ("passed" if irb.previously_passed else "new"), ""
+    roster = list(irb.members.all())
+    chair = next((m.name for m in roster if m.role == "chair"), "")
+    staff = next((m.name for m in roster if m.role == "staff"), "")
+    return {
+        "institution_name": irb.organization.name_zh,
+        "irb_name": irb.name,
+        "institution_type": "非醫療機構" if irb.kind == IRB.Kind.AGENCY else "醫療機構",
+        "category": irb.kind,
+        "last_result": last_result,
+        "last_audit_year": last_year,
+        "chair": chair,
+        "contact": staff,
+    }

@@ -89,6 +89,34 @@ def irb_member_add(
     return member
 
 
+@transaction.atomic
+def irb_member_end(
+    *, actor: User | None, member: IRBMember, term_end: date, reason: str = ""
+) -> IRBMember:
+    """End a member's term (the roster keeps the member, HR-02); the composition check from the
+    next day on no longer counts them."""
+    irb = member.irb
+    require_permission(actor, "irb.manage", irb.organization)
+    member = IRBMember.objects.select_for_update().get(pk=member.pk)
+    if member.term_end is not None and member.term_end <= term_end:
+        raise ApplicationError(_("This term has already ended."))
+    if term_end < member.term_start:
+        raise ApplicationError(_("A term cannot end before it starts."))
+    before = snapshot(member)
+    member.term_end = term_end
+    member.save()
+    audit_record(
+        actor=actor,
+        action=AuditEvent.Action.UPDATE,
+        organization=irb.organization,
+        instance=member,
+        before=before,
+        after=snapshot(member),
+        reason=reason.strip(),
+    )
+    return member
+
+
 def sitting_members(irb: IRB, *, on: date | None = None) -> list[IRBMember]:
     """Voting members whose term covers ``on`` (today by default)."""
     day = on or timezone.localdate()
