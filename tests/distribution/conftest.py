@@ -24,6 +24,39 @@ from tests.participants.conftest import general_form  # noqa: F401 (fixture)
 D = Decimal
 
 
+@pytest.fixture(autouse=True)
+def standard_export_list(request: pytest.FixtureRequest) -> None:
+    """The standard export list the data migration loads (HB-05), loaded again when a
+    transactional test elsewhere emptied the tables (as the root conftest does for the
+    reference data it knows)."""
+    names = set(request.fixturenames)
+    marker = request.node.get_closest_marker("django_db")
+    if {"transactional_db", "live_server"} & names or (
+        marker is not None and marker.kwargs.get("transaction", False)
+    ):
+        request.getfixturevalue("transactional_db")
+    elif "db" in names or marker is not None:
+        request.getfixturevalue("db")
+    else:
+        return  # the rules' tests touch no database
+    import importlib
+
+    from django.apps import apps
+
+    from biobank.distribution.models import ExportListEntry
+
+    if not ExportListEntry.objects.filter(organization__isnull=True).exists():
+        migration = importlib.import_module("biobank.distribution.migrations.0005_load_export_list")
+        migration.load(apps, None)
+
+
+@pytest.fixture
+def mail_in_english(settings) -> None:
+    """E-mail is written in the recipient's language: the site's default (zh-hant) while the
+    user model records none. English here, so that subjects can be matched."""
+    settings.LANGUAGE_CODE = "en"
+
+
 @dataclass
 class Stock:
     participants: list[Participant]

@@ -77,7 +77,7 @@ def test_detail_shows_how_many_match_and_why_others_are_excluded(cast, client, s
     assert "HB-04" in body
 
 
-def test_review_reserve_ship_and_receive_on_the_pages(cast, client, stock):
+def test_review_reserve_ship_and_receive_on_the_pages(cast, client, stock, mail_in_english):
     request = new_request(cast)
     services.request_submit(actor=cast.researcher, request=request)
     client.force_login(cast.manager)
@@ -221,3 +221,120 @@ def test_api_request_to_shipment(cast, client, stock):
     )
     assert recorded.status_code == 201
     assert client.get("/api/v1/distribution/requests").json()[0]["status"] == "under_review"
+
+
+def test_partial_receipt_lists_its_items_on_the_page_and_in_the_api(cast, client, stock):
+    # Given two whole tubes shipped
+    request = new_request(cast, quantity_per_specimen=None, unit="")
+    approve(cast, request)
+    services.request_reserve(actor=cast.technician, request=request, barcodes=["WB-1", "WB-2"])
+    shipment = services.shipment_create(
+        actor=cast.technician, request=request, temperature="ambient", courier="c",
+        tracking_number="t",
+    )  # fmt: skip
+    client.force_login(cast.researcher)
+    form = client.get(_detail(request)).content.decode()
+    assert 'name="receipt-item_0"' in form and 'name="receipt-item_1"' in form
+    # When the researcher marks WB-2 missing on the page
+    client.post(
+        _action(request, "receive"),
+        {
+            "shipment": str(shipment.public_id),
+            "receipt-condition": "partial",
+            "receipt-item_0": "received",
+            "receipt-item_1": "missing",
+            "receipt-note": "WB-2 not in the box",
+        },
+    )
+    # Then the page and the API list each item's outcome
+    body = client.get(_detail(request)).content.decode()
+    assert "receipt-lines" in body and "missing" in body and "WB-2" in body
+    answer = client.get(f"/api/v1/distribution/shipments/{shipment.public_id}").json()
+    assert answer["barcodes"] == ["WB-1", "WB-2"]
+    assert answer["receipt"]["condition"] == "partial"
+    assert answer["receipt"]["lines"] == [
+        {"barcode": "WB-1", "outcome": "received"},
+        {"barcode": "WB-2", "outcome": "missing"},
+    ]
+
+
+def test_api_receipt_names_damaged_items(cast, client, stock):
+    request = new_request(cast, quantity_per_specimen=None, unit="")
+    approve(cast, request)
+    services.request_reserve(actor=cast.technician, request=request, barcodes=["WB-3"])
+    shipment = services.shipment_create(
+        actor=cast.technician, request=request, temperature="ambient", courier="c",
+        tracking_number="t",
+    )  # fmt: skip
+    client.force_login(cast.researcher)
+    answer = client.post(
+        f"/api/v1/distribution/shipments/{shipment.public_id}/receipt",
+        data=json.dumps({"condition": "damaged", "damaged": ["WB-3"], "note": "cracked"}),
+        content_type="application/json",
+    )
+    assert answer.status_code == 201, answer.content
+    assert answer.json()["lines"] == [{"barcode": "WB-3", "outcome": "damaged"}]
+
+
+def test_detail_lists_candidates_a_page_at_a_time(cast, client, stock):
+    request = new_request(cast, material_types=[], quantity_per_specimen=None)
+    client.force_login(cast.manager)
+    body = client.get(_detail(request)).content.decode()
+    assert 'class="candidates"' in body and "DNA-1" in body
+    assert "1–8 of 8" in body
+
+
+def test_api_lists_candidates_a_page_at_a_time(cast, client, stock):
+    request = new_request(cast, material_types=[], quantity_per_specimen=None)
+    client.force_login(cast.manager)
+    answer = client.get(
+        f"/api/v1/distribution/requests/{request.public_id}/candidates?page=2&size=3"
+    ).json()
+    assert (answer["count"], answer["page"], answer["pages"]) == (8, 2, 3)
+    assert [row["barcode"] for row in answer["results"]] == ["DNA-4", "WB-1", "WB-2"]
+    assert answer["results"][0]["eligible"] is True
+    client.force_login(cast.researcher)
+    assert (
+        client.get(f"/api/v1/distribution/requests/{request.public_id}/candidates").status_code
+        == 404
+    )
+
+
+def test_shipment_form_shows_where_the_risk_group_comes_from(cast, client, stock):
+    from tests.distribution.test_services import _register_infectious
+
+    _register_infectious(cast, "WB-1", "m-tuberculosis")
+    request = new_request(cast)
+    approve(cast, request)
+    services.request_reserve(actor=cast.technician, request=request, barcodes=["WB-1"])
+    client.force_login(cast.technician)
+    body = client.get(_detail(request)).content.decode()
+    assert "risk group 3 from the biosafety register" in body
+    client.post(
+        _action(request, "ship"),
+        {"ship-containers": "1", "ship-temperature": "ambient", "ship-courier": "c",
+         "ship-tracking_number": "t", "ship-affects_humans": "on"},
+    )  # fmt: skip
+    body = client.get(_detail(request)).content.decode()
+    assert "risk group 3 (biosafety register)" in body
+    shipment = Shipment.objects.get(request=request)
+    answer = client.get(f"/api/v1/distribution/shipments/{shipment.public_id}").json()
+    assert (answer["risk_group"], answer["risk_group_source"]) == (3, "register")
+
+
+def test_export_abroad_is_shown_with_the_list_and_the_approval(cast, client, stock):
+    request = new_request(
+        cast, destination_country="JP", destination_institution="Kyoto U",
+        material_types=["DNA"], quantity_per_specimen=None, unit="",
+    )  # fmt: skip
+    client.force_login(cast.manager)
+    body = client.get(_detail(request)).content.decode()
+    assert "Export abroad" in body and "HB-05" in body
+    assert "only derivatives on the export list" in body
+    assert "No export approval recorded yet" in body
+    approve(cast, request, bodies=("ethics_committee", "export"))
+    body = client.get(_detail(request)).content.decode()
+    assert "export-2026-01" in body and "the MTA states the export approval" in body
+    blood = new_request(cast, destination_country="US", destination_institution="NIH")
+    body = client.get(_detail(blood)).content.decode()
+    assert "WHOLE_BLOOD not on the export list" in body

@@ -24,6 +24,8 @@ GENERAL = consent_rules.ConsentTerms(
 PLASMA = rules.SpecimenFacts(
     status="available", remaining=Decimal("0.5"), category="human", material_type="PLASMA"
 )
+# HB-05: the export list is data the caller reads (the standard list's codes here)
+EXPORT_LIST = frozenset({"DNA", "RNA", "MICRO_RNA", "CDNA", "PROTEIN"})
 REQUEST = rules.RequestFacts(
     purposes=frozenset({consent_rules.HMB}),
     on=ON,
@@ -31,6 +33,7 @@ REQUEST = rules.RequestFacts(
     irb_valid_from=date(2025, 1, 1),
     irb_valid_until=date(2026, 12, 31),
     country="TW",
+    export_list=EXPORT_LIST,
 )
 
 
@@ -119,7 +122,11 @@ def test_hb05_dna_goes_abroad_only_with_central_approval():
 
 def test_hb05_within_taiwan_any_material_may_go():
     assert rules.destination_allows(
-        country="tw", category="human", material_type="WHOLE_BLOOD", export_approved=False
+        country="tw",
+        category="human",
+        material_type="WHOLE_BLOOD",
+        export_approved=False,
+        export_list=frozenset(),
     )
 
 
@@ -129,9 +136,38 @@ def test_hb05_data_abroad_need_central_approval():
     assert rules.data_destination_allows(country="TW", export_approved=False)
 
 
-def test_hb05_the_derivative_list_is_data():
-    assert {"DNA", "RNA"} <= rules.export_derivatives()
-    assert "WHOLE_BLOOD" not in rules.export_derivatives()
+def test_hb05_the_export_list_is_passed_in_not_read_by_the_rule():
+    dna = replace(PLASMA, material_type="DNA")
+    abroad = replace(REQUEST, country="JP", export_approved=True)
+    assert rules.specimen_eligibility(dna, abroad, [GENERAL])
+    # a biobank that struck DNA off its list: DNA no longer goes abroad
+    struck = replace(abroad, export_list=EXPORT_LIST - {"DNA"})
+    assert rules.specimen_eligibility(dna, struck, [GENERAL]).key == rules.DESTINATION
+    # a biobank that added exosomes: they go
+    exosomes = replace(PLASMA, material_type="EXOSOMES")
+    added = replace(abroad, export_list=EXPORT_LIST | {"EXOSOMES"})
+    assert rules.specimen_eligibility(exosomes, added, [GENERAL])
+    assert not rules.specimen_eligibility(exosomes, abroad, [GENERAL])
+
+
+@pytest.mark.parametrize(
+    ("code", "category", "acquired_as_is", "derived_from", "allowed"),
+    [
+        ("DNA", "human", False, ["WHOLE_BLOOD", "SALIVA"], True),
+        ("EXOSOMES", "human", False, ["PLASMA"], True),
+        ("WHOLE_BLOOD", "human", True, [], False),
+        ("TISSUE_FROZEN", "human", True, ["TISSUE_FRESH"], False),
+        ("NAV", "human", False, [], False),
+        ("ANIMAL_SERUM", "animal", True, [], False),
+    ],
+)
+def test_hb05_only_derivatives_of_human_material_go_on_the_export_list(
+    code, category, acquired_as_is, derived_from, allowed
+):
+    decision = rules.export_entry_allowed(
+        code=code, category=category, acquired_as_is=acquired_as_is, derived_from=derived_from
+    )
+    assert (decision.allowed, decision.rule) == (allowed, "HB-05")
 
 
 facts = st.builds(
@@ -154,6 +190,7 @@ requests = st.builds(
     country=st.sampled_from(["TW", "JP", "US"]),
     commercial=st.booleans(),
     export_approved=st.booleans(),
+    export_list=st.sampled_from([EXPORT_LIST, frozenset(), frozenset({"PLASMA"})]),
 )
 
 
@@ -167,7 +204,7 @@ def test_hb03_hb05_property_eligible_means_every_check_passes(specimen, request)
         assert request.quantity is None or specimen.remaining >= request.quantity
         assert rules.irb_approval_valid(request.irb_valid_from, request.irb_valid_until, request.on)
         if request.country != "TW" and specimen.category == "human":
-            assert specimen.material_type in rules.export_derivatives()
+            assert specimen.material_type in request.export_list
             assert request.export_approved
     else:
         assert decision.key
@@ -317,3 +354,65 @@ def test_hb01_data_release_keeps_only_approved_fields_and_never_identity():
     )
     assert set(rows[0]) == {"code", "hba1c"}
     assert "DM0001" not in str(rows)
+
+
+def test_bs02_register_risk_group_wins_over_the_entered_one():
+    recorded = [
+        rules.RecordedAgent("WB-1", "Hepatitis B virus", 2),
+        rules.RecordedAgent("WB-2", "Mycobacterium tuberculosis", 3),
+    ]
+    chosen = rules.shipment_risk_group(recorded, 2)
+    assert (chosen.risk_group, chosen.source, chosen.rule) == (3, rules.REGISTER, "BS-02")
+    assert "Hepatitis B virus (RG2, WB-1)" in chosen.reason
+    assert "entered (2) is not used" in chosen.reason
+    assert rules.shipment_risk_group(recorded, 3).reason.count("entered") == 0
+
+
+def test_bs02_entered_risk_group_when_the_register_has_none():
+    chosen = rules.shipment_risk_group([], 2)
+    assert (chosen.risk_group, chosen.source) == (2, rules.FORM)
+    nothing = rules.shipment_risk_group([], None)
+    assert (nothing.risk_group, nothing.source) == (None, "")
+
+
+def test_bb02_receipt_condition_agrees_with_the_items():
+    assert rules.receipt_consistent("complete", received=3, damaged=0, missing=0)
+    assert not rules.receipt_consistent("complete", received=2, damaged=0, missing=1)
+    assert not rules.receipt_consistent("partial", received=3, damaged=0, missing=0)
+    assert rules.receipt_consistent("partial", received=2, damaged=0, missing=1)
+    assert not rules.receipt_consistent("damaged", received=3, damaged=0, missing=0)
+    assert rules.receipt_consistent("damaged", received=2, damaged=1, missing=0)
+    assert rules.receipt_consistent("temperature_breach", received=3, damaged=0, missing=0)
+    assert not rules.receipt_consistent("temperature_breach", received=0, damaged=0, missing=0)
+
+
+def test_summarise_counts_weighs_each_decision():
+    allowed = rules.Decision(True, "ok", "HB-04")
+    consent = rules.Decision(False, "no", "HB-04", rules.CONSENT)
+    weighted = rules.summarise_counts([(allowed, 5), (consent, 2), (consent, 0)])
+    assert (weighted.eligible, weighted.excluded) == (5, 2)
+    assert weighted == rules.summarise([allowed] * 5 + [consent] * 2)
+
+
+def test_hb05_a_request_abroad_asks_only_for_derivatives_on_the_export_list():
+    human = lambda *codes: [(code, "human") for code in codes]  # noqa: E731
+    listed = {"export_list": EXPORT_LIST}
+    assert rules.export_requested_types(country="TW", material_types=human("WHOLE_BLOOD"), **listed)
+    refused = rules.export_requested_types(
+        country="JP", material_types=human("WHOLE_BLOOD", "DNA"), **listed
+    )
+    assert (refused.allowed, refused.rule) == (False, "HB-05")
+    assert "WHOLE_BLOOD" in refused.reason and "DNA" not in refused.reason
+    assert rules.export_requested_types(country="JP", material_types=human("DNA", "RNA"), **listed)
+    assert rules.export_requested_types(
+        country="JP", material_types=[("CULTURE", "microbial")], **listed
+    )
+    assert not rules.export_requested_types(
+        country="JP", material_types=human("DNA"), export_list=frozenset()
+    )
+
+
+def test_hb05_the_mta_states_the_export_approval():
+    assert rules.mta_states_export("Export approved by MOHW-1")
+    assert rules.mta_states_export("經衛福部核准出口")
+    assert not rules.mta_states_export("Use for the study only").allowed

@@ -22,7 +22,7 @@ from tests.distribution.conftest import approve, new_request
 D = Decimal
 
 
-def test_bb02_narrative_from_request_to_receipt(cast, stock):
+def test_bb02_narrative_from_request_to_receipt(cast, stock, mail_in_english):
     # Given a researcher's request for 2 mL of whole blood from 3 participants
     request = new_request(cast, participants_wanted=3, data_fields=["hba1c"])
     assert request.status == "draft"
@@ -151,13 +151,16 @@ def test_hb03_withdrawal_notifies_every_recipient_listed_on_the_request(cast, st
 def test_hb05_whole_blood_cannot_go_abroad_while_dna_with_approval_can(cast, stock):
     # Whole blood abroad: every tube is excluded, even with the export approval
     blood = new_request(cast, destination_country="JP", destination_institution="Kyoto U")
-    approve(cast, blood, bodies=("ethics_committee", "export"))
     result = services.eligibility(blood)
     assert result.summary.eligible == 0
     assert result.summary.by_reason[0][:3] == ("destination", "HB-05", 4)
+    assert services.eligibility_summary(blood) == result.summary
+    # and the request itself is not approved, even with the export approval
     with pytest.raises(ApplicationError) as refused:
-        services.request_reserve(actor=cast.technician, request=blood)
-    assert refused.value.rule == "HB-04"  # nothing eligible to reserve
+        approve(cast, blood, bodies=("ethics_committee", "export"))
+    assert refused.value.rule == "HB-05" and "WHOLE_BLOOD" in refused.value.message
+    status = services.export_status(blood)
+    assert not status.types and status.approval is not None and status.mta
 
     # DNA abroad without the export approval: not fulfilled (HB-05)
     dna = new_request(
@@ -374,6 +377,92 @@ def test_receipt_partial_needs_a_note(cast, stock):
         note="one tube missing",
     )
     assert receipt.items_received == 1
+    assert [line.outcome for line in receipt.lines.order_by("item_id")] == ["received", "missing"]
+
+
+def _shipped_three(cast) -> tuple[list[str], object]:
+    request = new_request(cast)
+    approve(cast, request)
+    services.request_reserve(
+        actor=cast.technician, request=request, barcodes=["WB-1", "WB-2", "WB-3"]
+    )
+    shipment = services.shipment_create(
+        actor=cast.technician, request=request, temperature="ambient", courier="c",
+        tracking_number="t",
+    )  # fmt: skip
+    barcodes = sorted(
+        RequestItem.objects.filter(shipment=shipment).values_list("shipped__barcode", flat=True)
+    )
+    return barcodes, shipment
+
+
+def test_bb02_partial_and_damaged_receipt_names_each_items_outcome(cast, stock):
+    # Given three aliquots shipped
+    (first, second, third), shipment = _shipped_three(cast)
+    # When the recipient reports one damaged and one missing
+    receipt = services.shipment_receive(
+        actor=cast.researcher,
+        shipment=shipment,
+        condition="damaged",
+        damaged=[first],
+        missing=[third],
+        note="one tube cracked, one not in the box",
+    )
+    # Then each item's outcome is kept, and only what arrived is received
+    outcomes = {line.item.shipped.barcode: line.outcome for line in receipt.lines.all()}
+    assert outcomes == {first: "damaged", second: "received", third: "missing"}
+    assert receipt.items_received == 2
+    states = dict(
+        RequestItem.objects.filter(shipment=shipment).values_list("shipped__barcode", "state")
+    )
+    assert states == {first: "received", second: "received", third: "shipped"}
+    damaged = Specimen.objects.get(barcode=first).events.get(activity="receipt")
+    assert damaged.parameters["outcome"] == "damaged"
+    assert not Specimen.objects.get(barcode=third).events.filter(activity="receipt").exists()
+    audit = AuditEvent.objects.get(object_type="distribution.receipt")
+    assert audit.after["lines"][third] == "missing"
+
+
+@pytest.mark.parametrize(
+    ("condition", "damaged", "missing"),
+    [
+        ("complete", [0], []),  # complete yet damaged
+        ("complete", [], [0]),  # complete yet missing
+        ("partial", [0], []),  # partial names nothing missing
+        ("damaged", [], [0]),  # damaged names nothing damaged
+    ],
+)
+def test_bb02_receipt_condition_must_agree_with_the_items(cast, stock, condition, damaged, missing):
+    barcodes, shipment = _shipped_three(cast)
+    with pytest.raises(ApplicationError) as refused:
+        services.shipment_receive(
+            actor=cast.researcher,
+            shipment=shipment,
+            condition=condition,
+            damaged=[barcodes[n] for n in damaged],
+            missing=[barcodes[n] for n in missing],
+            note="see list",
+        )
+    assert refused.value.rule == "BB-02"
+
+
+def test_receipt_refuses_barcodes_not_in_the_shipment(cast, stock):
+    barcodes, shipment = _shipped_three(cast)
+    with pytest.raises(ApplicationError):
+        services.shipment_receive(
+            actor=cast.researcher, shipment=shipment, condition="partial", missing=["DNA-4"],
+            note="x",
+        )  # fmt: skip
+    with pytest.raises(ApplicationError):
+        services.shipment_receive(
+            actor=cast.researcher, shipment=shipment, condition="damaged",
+            damaged=[barcodes[0]], missing=[barcodes[0]], note="x",
+        )  # fmt: skip
+    with pytest.raises(ApplicationError):
+        services.shipment_receive(
+            actor=cast.researcher, shipment=shipment, condition="partial",
+            missing=[barcodes[0]], items_received=3, note="x",
+        )  # fmt: skip
 
 
 def test_rejection_and_cancellation_release_material(cast, stock):
@@ -421,3 +510,115 @@ def test_request_needs_duo_terms_and_an_ordered_irb_period(cast):
     with pytest.raises(ApplicationError):
         new_request(cast, destination_country="Japan")
     assert new_request(cast, purposes=[consent_rules.GRU]).code.startswith("DR-")
+
+
+def test_hb03_withdrawal_audits_every_reservation_and_specimen_it_releases(
+    cast, stock, mail_in_english
+):
+    # Given a whole-blood tube reserved and a DNA aliquot retrieved for two requests
+    blood_request = new_request(cast)
+    approve(cast, blood_request)
+    services.request_reserve(actor=cast.technician, request=blood_request, barcodes=["WB-1"])
+    dna_request = new_request(cast, material_types=["DNA"], quantity_per_specimen=D("5"), unit="µg")
+    approve(cast, dna_request)
+    (dna_item,) = services.request_reserve(
+        actor=cast.technician, request=dna_request, barcodes=["DNA-1"]
+    )
+    retrieved = services.item_retrieve(actor=cast.technician, item=dna_item)
+    aliquot = retrieved.shipped
+    assert aliquot is not None and aliquot.status == Specimen.Status.RESERVED
+    mail.outbox.clear()
+
+    # When participant DM0001 withdraws
+    participant_services.consent_withdraw(
+        actor=cast.manager, participant=stock.participants[0], on=timezone.localdate()
+    )
+
+    # Then each item released and each specimen set free has its own audit event
+    for specimen in (Specimen.objects.get(barcode="WB-1"), aliquot):
+        specimen.refresh_from_db()
+        assert specimen.status == Specimen.Status.AVAILABLE
+        event = AuditEvent.objects.filter(
+            object_type="specimens.specimen", object_id=str(specimen.pk)
+        ).latest("sequence")
+        assert (event.before["status"], event.after["status"]) == ("reserved", "available")
+        assert "DM0001 withdrew consent (HB-03)" in event.reason
+    for item in RequestItem.objects.filter(specimen__participant=stock.participants[0]):
+        assert item.state == "released"
+        event = AuditEvent.objects.filter(
+            object_type="distribution.requestitem", object_id=str(item.pk)
+        ).latest("sequence")
+        assert event.after["state"] == "released" and "HB-03" in event.reason
+        assert event.before["state"] in {"reserved", "retrieved"}
+    # and the people fulfilling each request are told that its pick list changed
+    told = [m for m in mail.outbox if "Reservation released" in m.subject]
+    assert {m.subject.split("]")[0][1:] for m in told} == {blood_request.code, dna_request.code}
+    assert any("WB-1" in m.body for m in told)
+
+
+def _register_infectious(cast, barcode: str, agent_code: str):
+    from biobank.biosafety import services as biosafety_services
+    from biobank.biosafety.models import Agent
+
+    return biosafety_services.material_register(
+        actor=cast.biosafety,
+        organization=cast.demo,
+        code=f"IM-{barcode}",
+        agent=Agent.objects.get(organization__isnull=True, code=agent_code),
+        material_class=3,
+        regime="human",
+        form="other",
+        quantity=D("1"),
+        unit="tube",
+        site=cast.demo_site,
+        specimen=Specimen.objects.get(barcode=barcode),
+    )
+
+
+def _ship(cast, request, **extra):
+    return services.shipment_create(
+        actor=cast.technician, request=request, temperature="ambient", courier="c",
+        tracking_number="t", **extra,
+    )  # fmt: skip
+
+
+def test_bs02_risk_group_comes_from_the_biosafety_register(cast, stock):
+    # Given WB-1 recorded with HBV (RG2) and WB-2 with M. tuberculosis (RG3) in the register
+    _register_infectious(cast, "WB-1", "hbv")
+    _register_infectious(cast, "WB-2", "m-tuberculosis")
+    request = new_request(cast)
+    approve(cast, request)
+    services.request_reserve(actor=cast.technician, request=request, barcodes=["WB-1", "WB-2"])
+    preview = services.shipment_risk_group_preview(request)
+    assert (preview.risk_group, preview.source) == (3, "register")
+    # When the technician ships, entering risk group 2 by hand
+    shipment = _ship(cast, request, risk_group=2)
+    # Then the highest risk group of the register chooses the packaging, with its source
+    assert (shipment.risk_group, shipment.risk_group_source) == (3, "register")
+    assert "Mycobacterium tuberculosis" in shipment.risk_group_basis
+    assert "entered (2) is not used" in shipment.risk_group_basis
+    assert shipment.infectious and shipment.packaging_category == "UN3373"
+
+
+def test_bs02_register_marks_the_shipment_infectious_even_without_the_flag(cast, stock):
+    _register_infectious(cast, "WB-3", "hbv")
+    request = new_request(cast)
+    approve(cast, request)
+    services.request_reserve(actor=cast.technician, request=request, barcodes=["WB-3"])
+    shipment = _ship(cast, request)  # no risk group entered: the register's is used
+    assert (shipment.risk_group, shipment.risk_group_source, shipment.infectious) == (
+        2,
+        "register",
+        True,
+    )
+
+
+def test_bs02_without_register_records_the_entered_risk_group_is_used(cast, stock):
+    Specimen.objects.filter(barcode="WB-1").update(infectious=True)
+    request = new_request(cast)
+    approve(cast, request)
+    services.request_reserve(actor=cast.technician, request=request, barcodes=["WB-1"])
+    assert services.shipment_risk_group_preview(request).source == ""
+    shipment = _ship(cast, request, risk_group=2)
+    assert (shipment.risk_group, shipment.risk_group_source) == (2, "form")
+    assert "as entered" in shipment.risk_group_basis

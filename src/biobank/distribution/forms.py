@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from biobank.distribution.models import Approval, Receipt, Shipment
+from biobank.distribution.models import Approval, Receipt, ReceiptLine, Shipment
 from biobank.participants.models import DuoTerm
 from biobank.specimens.models import Collection, MaterialType
 
@@ -117,7 +118,7 @@ class ShipmentForm(forms.Form):
     temperature = forms.ChoiceField(label=_("Temperature"), choices=Shipment.Temperature.choices)
     dry_ice_kg = forms.DecimalField(label=_("Dry ice (kg)"), required=False, min_value=0)
     risk_group = forms.TypedChoiceField(
-        label=_("Risk group (infectious material)"),
+        label=_("Risk group (used only when the biosafety register records none)"),
         choices=[("", "—"), (1, "1"), (2, "2"), (3, "3"), (4, "4")],
         coerce=int,
         empty_value=None,
@@ -130,12 +131,35 @@ class ShipmentForm(forms.Form):
 
 
 class ReceiptForm(forms.Form):
+    """The receipt of one shipment: its condition, and what became of each item."""
+
     condition = forms.ChoiceField(label=_("Condition"), choices=Receipt.Condition.choices)
-    items_received = forms.IntegerField(label=_("Items received"), required=False, min_value=0)
     received_at = forms.DateTimeField(label=_("Received"), required=False, widget=_datetime())
     note = forms.CharField(
         label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
+
+    def __init__(self, *args: Any, barcodes: Sequence[str] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.barcodes = list(barcodes)
+        for n, barcode in enumerate(self.barcodes):
+            self.fields[f"item_{n}"] = forms.ChoiceField(
+                label=barcode,
+                choices=ReceiptLine.Outcome.choices,
+                initial=ReceiptLine.Outcome.RECEIVED,
+                required=False,  # not given: received
+            )
+
+    def service_arguments(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        outcomes = {b: data.get(f"item_{n}") for n, b in enumerate(self.barcodes)}
+        return {
+            "condition": data["condition"],
+            "received_at": data["received_at"],
+            "note": data["note"],
+            "damaged": [b for b, o in outcomes.items() if o == ReceiptLine.Outcome.DAMAGED],
+            "missing": [b for b, o in outcomes.items() if o == ReceiptLine.Outcome.MISSING],
+        }
 
 
 class SpillForm(forms.Form):
@@ -157,3 +181,30 @@ class ItemForm(forms.Form):
 
 class ReasonForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class ExportEntryAddForm(forms.Form):
+    """Put a derivative on the biobank's export list (HB-05)."""
+
+    material_type = forms.ModelChoiceField(
+        label=_("Material type"),
+        # every standard type: the service says which may go (rules.export_entry_allowed)
+        queryset=MaterialType.objects.filter(organization__isnull=True, is_active=True).order_by(
+            "category_id", "code"
+        ),
+        to_field_name="code",
+    )
+    note = forms.CharField(label=_("Note"), required=False, max_length=200)
+
+    def arguments(self) -> dict[str, Any]:
+        return {
+            "material_type": self.cleaned_data["material_type"].code,
+            "note": self.cleaned_data["note"],
+        }
+
+
+class ExportEntryRemoveForm(forms.Form):
+    """Take a type off the biobank's export list (HB-05)."""
+
+    material_type = forms.CharField(widget=forms.HiddenInput, max_length=40)
+    reason = forms.CharField(label=_("Reason"), max_length=200)

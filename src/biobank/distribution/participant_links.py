@@ -7,9 +7,9 @@ from __future__ import annotations
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from biobank.core.audit import audit_record
-from biobank.core.models import AuditEvent
+from biobank.core.audit import snapshot
 from biobank.distribution.models import DataRelease, DistributionRequest, RequestItem
+from biobank.distribution.services.common import _audit_item, _specimen_status, _tell_staff
 from biobank.participants.models import Participant
 from biobank.participants.rules import Recipient
 from biobank.specimens.models import Specimen
@@ -43,24 +43,48 @@ def recipients_of(participant: Participant) -> list[Recipient]:
 
 
 def release_reservations(participant: Participant) -> None:
-    """A withdrawal releases the participant's reserved and retrieved items at once (HB-03)."""
-    items = RequestItem.objects.filter(
-        specimen__participant=participant,
-        state__in=[RequestItem.State.RESERVED, RequestItem.State.RETRIEVED],
-    ).select_related("specimen", "request__organization")
+    """A withdrawal releases the participant's reserved and retrieved items at once (HB-03).
+
+    Each item released and each specimen set free gets its own audit event, naming the request
+    and the withdrawal, and the people fulfilling each request are told that its pick list
+    changed. The withdrawal hook carries no actor: the events are the system's, on the
+    withdrawal recorded in the same transaction."""
+    reason = f"participant {participant.code} withdrew consent (HB-03)"
+    items = list(
+        RequestItem.objects.select_for_update(of=("self",))
+        .filter(
+            specimen__participant=participant,
+            state__in=[RequestItem.State.RESERVED, RequestItem.State.RETRIEVED],
+        )
+        .select_related("request__organization", "request__requester")
+        .order_by("pk")
+    )
+    released: dict[int, tuple[DistributionRequest, list[str]]] = {}
     for item in items:
+        request = item.request
+        freed = (
+            Specimen.objects.select_for_update(of=("self",))
+            .filter(
+                pk__in={item.specimen_id, item.shipped_id or item.specimen_id},
+                status=Specimen.Status.RESERVED,
+            )
+            .select_related("organization")
+            .order_by("pk")
+        )
+        barcodes = released.setdefault(request.pk, (request, []))[1]
+        for specimen in freed:
+            _specimen_status(
+                None,
+                specimen,
+                Specimen.Status.AVAILABLE,
+                f"{reason}: reservation for {request.code} released",
+            )
+            barcodes.append(specimen.barcode)
+        before = snapshot(item)
         item.state = RequestItem.State.RELEASED
         item.save(update_fields=["state", "updated_at"])
-        Specimen.objects.filter(
-            pk__in=[item.specimen_id, item.shipped_id or item.specimen_id],
-            status=Specimen.Status.RESERVED,
-        ).update(status=Specimen.Status.AVAILABLE)
-        audit_record(
-            actor=None,
-            action=AuditEvent.Action.TRANSITION,
-            organization=item.request.organization,
-            instance=item,
-            before={"state": "reserved"},
-            after={"state": "released"},
-            reason="participant withdrew consent (HB-03)",
+        _audit_item(None, request, item, before, reason=reason)
+    for request, barcodes in released.values():
+        _tell_staff(
+            request, "distribution.fulfil", "withdrawal_released", barcodes=sorted(barcodes)
         )

@@ -11,15 +11,12 @@ that the request page can group excluded specimens by reason.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import hmac
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -28,7 +25,6 @@ from biobank.biosafety import rules as biosafety_rules
 from biobank.core.rule_registry import implements
 from biobank.participants import rules as consent_rules
 
-EXPORT_DERIVATIVES_FILE = Path(__file__).resolve().parent / "data" / "export_derivatives.csv"
 HOME_COUNTRY = "TW"  # rule: HB-05 — the Act's territory
 # rule: HB-01 — identity never travels: these keys are refused in any data release.
 IDENTITY_FIELDS = frozenset({"name", "national_id", "birth_date", "contact", "address", "phone"})
@@ -132,6 +128,8 @@ class RequestFacts:
     genetic_study: bool = False
     irb_approved: bool = True
     export_approved: bool = False
+    # HB-05: material type codes the biobank's export list allows abroad (read by the caller)
+    export_list: frozenset[str] = frozenset()
 
     def proposed_use(self, *, participant_deceased: bool = False) -> consent_rules.ProposedUse:
         return consent_rules.ProposedUse(
@@ -158,13 +156,6 @@ def irb_approval_valid(valid_from: date | None, valid_until: date | None, on: da
     return Decision(True, _("the IRB approval is valid on %s") % on, "HB-04", IRB)
 
 
-@lru_cache(maxsize=1)
-def export_derivatives() -> frozenset[str]:
-    """Material types that are derivatives which may go abroad with approval (HB-05): data."""
-    with EXPORT_DERIVATIVES_FILE.open(encoding="utf-8", newline="") as handle:
-        return frozenset(row["code"] for row in csv.DictReader(handle))
-
-
 def is_abroad(country: str) -> bool:
     return country.strip().upper() != HOME_COUNTRY
 
@@ -176,17 +167,19 @@ def destination_allows(
     category: str,
     material_type: str,
     export_approved: bool,
-    derivatives: frozenset[str] | None = None,
+    export_list: frozenset[str],
 ) -> Decision:
-    """Specimens may not leave Taiwan; derivatives (e.g. extracted DNA) may, only with a recorded
-    central-authority approval written into the contract (HB-05, Human Biobank Act §15)."""
+    """Specimens may not leave Taiwan; derivatives on the biobank's export list (e.g. extracted
+    DNA) may, only with a recorded central-authority approval written into the contract (HB-05,
+    Human Biobank Act §15). ``export_list`` holds the material type codes the biobank's export
+    list allows (the standard list with its own changes), read by the caller."""
     if not is_abroad(country):
         return Decision(True, _("the destination is in Taiwan"), "HB-05", DESTINATION)
     if category != "human":
         return Decision(
             True, _("the Human Biobank Act's export rule covers human material"), "HB-05"
         )
-    if material_type not in (derivatives if derivatives is not None else export_derivatives()):
+    if material_type not in export_list:
         return Decision(
             False,
             _("specimens may not leave Taiwan; only derivatives and data may"),
@@ -201,6 +194,67 @@ def destination_allows(
             DESTINATION,
         )
     return Decision(True, _("a derivative with central export approval"), "HB-05", DESTINATION)
+
+
+@implements("HB-05")
+def export_entry_allowed(
+    *, code: str, category: str, acquired_as_is: bool, derived_from: Sequence[str]
+) -> Decision:
+    """What a biobank may put on its export list (HB-05): derivatives of human material, made
+    from another material in the laboratory (extracted DNA, RNA, protein), never a specimen as
+    it is collected (whole blood, tissue, urine). The facts are the material type's: its
+    category, whether it can be acquired as it is, and what it can be derived from."""
+    if category != "human":
+        return Decision(
+            False, _("the Human Biobank Act's export list covers human material only"), "HB-05"
+        )
+    if acquired_as_is or not derived_from:
+        return Decision(
+            False,
+            _("%s is a specimen as collected: specimens may not leave Taiwan") % code,
+            "HB-05",
+        )
+    return Decision(
+        True,
+        _("%(code)s is derived from %(sources)s")
+        % {"code": code, "sources": ", ".join(sorted(derived_from))},
+        "HB-05",
+    )
+
+
+@implements("HB-05")
+def export_requested_types(
+    *,
+    country: str,
+    material_types: Sequence[tuple[str, str]],
+    export_list: frozenset[str],
+) -> Decision:
+    """A request for material abroad asks only for derivatives on the export list (HB-05):
+    ``material_types`` are (code, category) pairs; only human material is covered."""
+    if not is_abroad(country):
+        return Decision(True, _("the destination is in Taiwan"), "HB-05", DESTINATION)
+    refused = sorted(
+        {code for code, category in material_types if category == "human"} - export_list
+    )
+    if refused:
+        return Decision(
+            False,
+            _("specimens may not leave Taiwan: %s not on the export list of derivatives")
+            % ", ".join(refused),
+            "HB-05",
+            DESTINATION,
+        )
+    return Decision(True, _("only derivatives on the export list"), "HB-05", DESTINATION)
+
+
+@implements("HB-05")
+def mta_states_export(terms: str) -> Decision:
+    """Going abroad, the export approval is written into the contract (HB-05)."""
+    if "export" in terms.lower() or "出口" in terms:
+        return Decision(True, _("the MTA states the export approval"), "HB-05")
+    return Decision(
+        False, _("Material or data going abroad: the MTA states the export approval."), "HB-05"
+    )
 
 
 @implements("HB-05")
@@ -220,9 +274,9 @@ def specimen_eligibility(
     consents: Sequence[consent_rules.ConsentTerms] = (),
     *,
     tree: consent_rules.DuoTree | None = None,
-    derivatives: frozenset[str] | None = None,
 ) -> Decision:
-    """Whether one specimen may go to the request, and if not, the first reason why."""
+    """Whether one specimen may go to the request, and if not, the first reason why. The
+    export list the destination check reads travels with the request's facts (HB-05)."""
     if specimen.consent_withdrawn or specimen.participant_withdrawn:
         return Decision(False, _("the participant withdrew consent"), "HB-03", WITHDRAWN)
     if specimen.on_hold:
@@ -253,7 +307,7 @@ def specimen_eligibility(
         category=specimen.category,
         material_type=specimen.material_type,
         export_approved=request.export_approved,
-        derivatives=derivatives,
+        export_list=request.export_list,
     )
     if not destination:
         return destination
@@ -303,18 +357,28 @@ class Summary:
 
 def summarise(decisions: Iterable[Decision]) -> Summary:
     """Count eligible and excluded, and group the exclusions by reason (largest first)."""
+    return summarise_counts((decision, 1) for decision in decisions)
+
+
+def summarise_counts(weighted: Iterable[tuple[Decision, int]]) -> Summary:
+    """As ``summarise``, for decisions that each stand for a number of specimens."""
     eligible = 0
-    groups: dict[tuple[str, str], list[str]] = {}
-    for decision in decisions:
+    groups: dict[tuple[str, str], tuple[int, set[str]]] = {}
+    for decision, count in weighted:
+        if not count:
+            continue
         if decision:
-            eligible += 1
+            eligible += count
         else:
-            groups.setdefault((decision.key, decision.rule), []).append(decision.reason)
+            total, reasons = groups.get((decision.key, decision.rule), (0, set()))
+            groups[(decision.key, decision.rule)] = (total + count, reasons | {decision.reason})
     by_reason = tuple(
-        (key, rule, len(reasons), tuple(sorted(set(reasons))))
-        for (key, rule), reasons in sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+        (key, rule, total, tuple(sorted(reasons)))
+        for (key, rule), (total, reasons) in sorted(
+            groups.items(), key=lambda kv: (-kv[1][0], kv[0])
+        )
     )
-    return Summary(eligible, sum(len(r) for r in groups.values()), by_reason)
+    return Summary(eligible, sum(total for total, _r in groups.values()), by_reason)
 
 
 # Approvals before fulfilment (HB-04, HB-05) --------------------------------------------------
@@ -391,6 +455,49 @@ def shipment_packaging(
     )
 
 
+REGISTER = "register"
+FORM = "form"
+
+
+@dataclass(frozen=True)
+class RecordedAgent:
+    """An infectious-material record of the biosafety register on a specimen in the shipment."""
+
+    barcode: str
+    agent: str
+    risk_group: int
+
+
+@dataclass(frozen=True)
+class RiskGroupChoice:
+    risk_group: int | None
+    source: str  # REGISTER, FORM or "" (none)
+    reason: str
+    rule: str = "BS-02"
+
+
+@implements("BS-02")
+def shipment_risk_group(recorded: Sequence[RecordedAgent], entered: int | None) -> RiskGroupChoice:
+    """The risk group that chooses the packaging (BS-02): the highest among the register's
+    infectious-material records on the shipment's specimens; only when none is recorded, the
+    value entered on the shipment."""
+    if recorded:
+        highest = max(r.risk_group for r in recorded)
+        agents = ", ".join(sorted({f"{r.agent} (RG{r.risk_group}, {r.barcode})" for r in recorded}))
+        reason = _("risk group %(rg)d from the biosafety register: %(agents)s") % {
+            "rg": highest,
+            "agents": agents,
+        }
+        if entered is not None and entered != highest:
+            reason += "; " + _("the risk group entered (%d) is not used") % entered
+        return RiskGroupChoice(highest, REGISTER, reason)
+    if entered is not None:
+        return RiskGroupChoice(
+            entered, FORM, _("risk group %d as entered: nothing in the register") % entered
+        )
+    return RiskGroupChoice(None, "", _("no risk group in the register or entered"))
+
+
 @implements("BS-02")
 def temperature_valid(mode: str, dry_ice_kg: Decimal | None) -> Decision:
     """Dry ice is declared with its net mass (UN1845); other modes carry none."""
@@ -401,6 +508,32 @@ def temperature_valid(mode: str, dry_ice_kg: Decimal | None) -> Decision:
     if mode != DRY_ICE and dry_ice_kg:
         return Decision(False, _("dry ice is declared only for a dry-ice shipment"), "BS-02")
     return Decision(True, _("temperature mode declared"), "BS-02")
+
+
+# Receipt (BB-02) ----------------------------------------------------------------------------
+
+COMPLETE = "complete"
+PARTIAL = "partial"
+DAMAGED = "damaged"
+TEMPERATURE_BREACH = "temperature_breach"
+
+
+@implements("BB-02")
+def receipt_consistent(condition: str, *, received: int, damaged: int, missing: int) -> Decision:
+    """The condition the recipient reports agrees with the items it names: a complete receipt
+    has every item in good order, a partial one names what is missing, a damaged one names
+    what arrived damaged; a temperature breach may concern any of them."""
+    if condition == COMPLETE and (damaged or missing):
+        return Decision(
+            False, _("some items are missing or damaged: this is not a complete receipt"), "BB-02"
+        )
+    if condition == PARTIAL and not missing:
+        return Decision(False, _("a partial receipt names the items missing"), "BB-02")
+    if condition == DAMAGED and not damaged:
+        return Decision(False, _("a damaged receipt names the items damaged"), "BB-02")
+    if received + damaged + missing == 0:
+        return Decision(False, _("the shipment has no items"), "BB-02")
+    return Decision(True, _("the receipt names each item's outcome"), "BB-02")
 
 
 # Spill in transport (BS-14) ------------------------------------------------------------------

@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -17,11 +18,17 @@ from biobank.core.exports import csv_response, xlsx_response
 from biobank.core.pages import acting_user, refuse
 from biobank.core.pdf import table_pdf
 from biobank.core.selectors import audit_history_for_user
-from biobank.core.tenancy import has_permission, organizations_with_permission
+from biobank.core.tenancy import (
+    has_permission,
+    has_permission_anywhere,
+    organizations_with_permission,
+)
 from biobank.distribution import rules, selectors, services
 from biobank.distribution.forms import (
     AgreementForm,
     ApprovalForm,
+    ExportEntryAddForm,
+    ExportEntryRemoveForm,
     ItemForm,
     ReasonForm,
     ReceiptForm,
@@ -34,6 +41,9 @@ from biobank.distribution.models import DistributionRequest, RequestItem, Shipme
 from biobank.specimens.selectors import collection_list_for_user
 from biobank.storage.models import StorageUnit
 
+# Once a request is over, its candidates are no longer worth listing.
+CLOSED_STATES = {"rejected", "closed", "cancelled"}
+
 
 @login_required
 def request_list(request: HttpRequest) -> HttpResponse:
@@ -45,6 +55,7 @@ def request_list(request: HttpRequest) -> HttpResponse:
             "can_request": organizations_with_permission(
                 request.user, "distribution.request"
             ).exists(),
+            "can_view": has_permission_anywhere(request.user, "distribution.view"),
         },
     )
 
@@ -89,22 +100,36 @@ def request_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     can_fulfil = has_permission(request.user, "distribution.fulfil", organization)
     is_requester = distribution.requester_id == request.user.pk
     staff = has_permission(request.user, "distribution.view", organization)
-    result = services.eligibility(distribution) if staff else None
+    summary = services.eligibility_summary(distribution) if staff else None
+    candidates = (
+        services.candidate_page(distribution, number=request.GET.get("page"))
+        if staff and distribution.status not in CLOSED_STATES
+        else None
+    )
     return render(
         request,
         "distribution/request_detail.html",
         {
             "r": distribution,
-            "summary": result.summary if result else None,
-            "reasons": _eligibility_rows(result.summary) if result else [],
+            "summary": summary,
+            "reasons": _eligibility_rows(summary) if summary else [],
+            "candidates": candidates,
             "approvals": distribution.approvals.select_related("recorded_by"),
             "agreement": getattr(distribution, "agreement", None),
             "readiness": services.approvals_decision(distribution),
+            "export": services.export_status(distribution),
             "items": selectors.items_of(distribution),
             "pick_list": selectors.pick_list(distribution) if staff else [],
-            "shipments": distribution.shipments.select_related("receipt").prefetch_related(
-                "spills"
-            ),
+            "shipments": [
+                {
+                    "shipment": shipment,
+                    "receipt": getattr(shipment, "receipt", None),
+                    "receipt_form": ReceiptForm(
+                        prefix="receipt", barcodes=selectors.shipment_barcodes(shipment)
+                    ),
+                }
+                for shipment in selectors.shipments_of(distribution)
+            ],
             "releases": distribution.releases.all(),
             "notices": selectors.withdrawal_notices(distribution) if staff else [],
             "history": audit_history_for_user(request.user, distribution) if staff else [],
@@ -117,7 +142,11 @@ def request_detail(request: HttpRequest, public_id: str) -> HttpResponse:
             "agreement_form": AgreementForm(prefix="mta"),
             "reserve_form": ReserveForm(prefix="reserve"),
             "shipment_form": ShipmentForm(prefix="ship"),
-            "receipt_form": ReceiptForm(prefix="receipt"),
+            "register_risk": (
+                services.shipment_risk_group_preview(distribution)
+                if can_fulfil and distribution.status == DistributionRequest.Status.FULFILLING
+                else None
+            ),
             "spill_form": SpillForm(prefix="spill", initial={"notified_at": timezone.localtime()}),
             "reason_form": ReasonForm(prefix="reason"),
         },
@@ -189,10 +218,13 @@ def request_action(request: HttpRequest, public_id: str, action: str) -> HttpRes
             if form.is_valid():
                 services.shipment_create(actor=actor, request=distribution, **form.cleaned_data)
         elif action == "receive":
-            form = ReceiptForm(request.POST, prefix="receipt")
+            shipment = _shipment(distribution, request)
+            form = ReceiptForm(
+                request.POST, prefix="receipt", barcodes=selectors.shipment_barcodes(shipment)
+            )
             if form.is_valid():
                 services.shipment_receive(
-                    actor=actor, shipment=_shipment(distribution, request), **form.cleaned_data
+                    actor=actor, shipment=shipment, **form.service_arguments()
                 )
         elif action == "spill":
             form = SpillForm(request.POST, prefix="spill")
@@ -304,11 +336,16 @@ def manifest(request: HttpRequest, public_id: str, fmt: str) -> HttpResponseBase
     if fmt != "pdf":
         raise Http404("unknown format")
     dry_ice = f" · {rules.DRY_ICE_UN} {shipment.dry_ice_kg} kg" if shipment.dry_ice_kg else ""
+    risk = (
+        f" · RG{shipment.risk_group} ({shipment.get_risk_group_source_display()})"
+        if shipment.risk_group
+        else ""
+    )
     subtitle = (
         f"{distribution.organization.name_zh} → {distribution.destination_institution} "
         f"({distribution.destination_country}) · {shipment.courier} {shipment.tracking_number} · "
         f"{shipment.un_number or shipment.packaging_category} {shipment.shipping_name} "
-        f"{shipment.packing_instruction}{dry_ice}"
+        f"{shipment.packing_instruction}{dry_ice}{risk}"
     )
     pdf = table_pdf(
         _("Shipping manifest %s") % distribution.code,
@@ -324,8 +361,57 @@ def manifest(request: HttpRequest, public_id: str, fmt: str) -> HttpResponseBase
 
 @login_required
 def ledger(request: HttpRequest) -> HttpResponse:
+    """The reciprocity ledger (seed 003): balances per organization and counterpart, and the
+    entries each shipment and data release added."""
     return render(
         request,
         "distribution/ledger.html",
-        {"entries": selectors.ledger_for_user(request.user)[:500]},
+        {
+            "balances": selectors.ledger_balances_for_user(request.user),
+            "entries": selectors.ledger_for_user(request.user)[:500],
+        },
+    )
+
+
+@login_required
+def export_list(request: HttpRequest) -> HttpResponse:
+    """The biobank's export list (HB-05): the standard derivatives with its own changes; holders
+    of ``distribution.review`` add derivatives or strike types off."""
+    code = request.POST.get("organization") or request.GET.get("organization")
+    organization = selectors.export_list_organization_for_user(request.user, code)
+    if request.method == "POST":
+        form: Any = (
+            ExportEntryAddForm(request.POST)
+            if request.POST.get("action") == "add"
+            else ExportEntryRemoveForm(request.POST)
+        )
+        if not form.is_valid():
+            _form_error(request, form)
+        else:
+            try:
+                if isinstance(form, ExportEntryAddForm):
+                    services.export_entry_add(
+                        actor=acting_user(request), organization=organization, **form.arguments()
+                    )
+                else:
+                    services.export_entry_remove(
+                        actor=acting_user(request),
+                        organization=organization,
+                        **form.cleaned_data,
+                    )
+            except ApplicationError as error:
+                refuse(request, error)
+            else:
+                messages.success(request, _("Export list saved."))
+        return redirect(f"{reverse('distribution:export-list')}?organization={organization.code}")
+    return render(
+        request,
+        "distribution/export_list.html",
+        {
+            "organization": organization,
+            "organizations": selectors.export_list_organizations_for_user(request.user),
+            "lines": services.export_list(organization),
+            "can_edit": has_permission(request.user, "distribution.review", organization),
+            "add_form": ExportEntryAddForm(),
+        },
     )

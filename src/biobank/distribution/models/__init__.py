@@ -1,9 +1,11 @@
+from biobank.distribution.models.export_list import ExportListEntry
 from biobank.distribution.models.requests import Approval, DistributionRequest, TransferAgreement
 from biobank.distribution.models.shipments import (
     DataRelease,
     ItemReturn,
     LedgerEntry,
     Receipt,
+    ReceiptLine,
     RecipientDestruction,
     RequestItem,
     Shipment,
@@ -14,9 +16,11 @@ __all__ = [
     "Approval",
     "DataRelease",
     "DistributionRequest",
+    "ExportListEntry",
     "ItemReturn",
     "LedgerEntry",
     "Receipt",
+    "ReceiptLine",
     "RecipientDestruction",
     "RequestItem",
     "Shipment",

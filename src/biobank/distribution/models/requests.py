@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class DistributionRequest(models.Model):
@@ -22,7 +23,7 @@ class DistributionRequest(models.Model):
         FULFILLING = "fulfilling", _("fulfilling")
         SHIPPED = "shipped", _("shipped")
         RECEIVED = "received", _("received")
-        CLOSED = "closed", _("closed")
+        CLOSED = "closed", pgettext_lazy("status", "closed")
         CANCELLED = "cancelled", _("cancelled")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)

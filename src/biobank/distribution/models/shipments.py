@@ -67,7 +67,21 @@ class Shipment(models.Model):
         "distribution.DistributionRequest", on_delete=models.PROTECT, related_name="shipments"
     )
     containers = models.PositiveSmallIntegerField(_("containers"), default=1)
+
+    class RiskGroupSource(models.TextChoices):
+        REGISTER = "register", _("biosafety register")
+        FORM = "form", _("entered on the shipment")
+        NONE = "", _("none")
+
     risk_group = models.PositiveSmallIntegerField(_("risk group"), null=True, blank=True)
+    risk_group_source = models.CharField(
+        _("risk group from"),
+        max_length=10,
+        choices=RiskGroupSource.choices,
+        blank=True,
+        default="",
+    )
+    risk_group_basis = models.CharField(_("risk group basis"), max_length=500, blank=True)
     packaging_category = models.CharField(_("packaging class"), max_length=10)
     un_number = models.CharField(_("UN number"), max_length=10, blank=True)
     shipping_name = models.CharField(_("proper shipping name"), max_length=100)
@@ -120,6 +134,27 @@ class Receipt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.shipment_id} {self.condition}"
+
+
+class ReceiptLine(models.Model):
+    """What became of one shipped item at the recipient: received, received damaged, or
+    missing (BB-02). A partial or damaged receipt thereby names the items concerned."""
+
+    class Outcome(models.TextChoices):
+        RECEIVED = "received", _("received")
+        DAMAGED = "damaged", _("received damaged")
+        MISSING = "missing", _("missing")
+
+    receipt = models.ForeignKey(Receipt, on_delete=models.PROTECT, related_name="lines")
+    item = models.OneToOneField(RequestItem, on_delete=models.PROTECT, related_name="receipt_line")
+    outcome = models.CharField(_("outcome"), max_length=10, choices=Outcome.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["receipt_id", "item_id"]
+
+    def __str__(self) -> str:
+        return f"{self.receipt_id}:{self.item_id} {self.outcome}"
 
 
 class TransitSpill(models.Model):
