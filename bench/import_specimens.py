@@ -79,7 +79,9 @@ def biobank(*args: str, echo_progress: bool = False) -> Child:
 
 def _tables() -> list[str]:
     with connection.cursor() as cursor:
-        return sorted(connection.introspection.table_names(cursor))
+        # not SQLite's own tables: sqlite_stat1 appears when the import analyses its tables
+        names = connection.introspection.table_names(cursor)
+        return sorted(name for name in names if not name.startswith("sqlite_"))
 
 
 def _census() -> dict[str, tuple[int, int | None]]:
@@ -88,8 +90,10 @@ def _census() -> dict[str, tuple[int, int | None]]:
     result = {}
     with connection.cursor() as cursor:
         for table in _tables():
-            description = connection.introspection.get_table_description(cursor, table)
-            columns = [column.name for column in description]
+            # the column names from the cursor: Django's SQLite introspection cannot parse some
+            # CHECK constraints
+            cursor.execute(f"SELECT * FROM {quote(table)} WHERE 1 = 0")  # noqa: S608
+            columns = [column[0] for column in cursor.description]
             top = "MAX(id)" if "id" in columns else "NULL"
             cursor.execute(f"SELECT COUNT(*), {top} FROM {quote(table)}")  # noqa: S608
             count, highest = cursor.fetchone()

@@ -80,13 +80,32 @@ class SpecimenQuery:
 SPREC_PROBE = 2000  # matches beyond which a SPREC prefix is "common"
 
 
+def _sprec_starting_with(specimens: QuerySet[Specimen], prefix: str) -> QuerySet[Specimen]:
+    """Specimens whose SPREC code starts with ``prefix``, planned by how many match.
+
+    Few matches: a range (not LIKE, so the SPREC index serves it on every database) lists them
+    all and the page sorts them by id. Many: sorting every match by id costs more than walking
+    the id order and testing each row, which fills a page after a few hundred rows; comparing
+    an expression keeps the planner off the field's index. The probe counts at most
+    ``SPREC_PROBE`` matches in index order (no ORDER BY: sorting them is what it avoids). The
+    walk assumes a common code is spread over the years, as a processing protocol in use is;
+    a common code used only lately would be found at the end of the walk.
+    """
+    in_range = Q(sprec__gte=prefix, sprec__lt=prefix + "\U0010ffff")
+    if specimens.filter(in_range).order_by().values("pk")[:SPREC_PROBE].count() < SPREC_PROBE:
+        return specimens.filter(in_range)
+    head = Substr("sprec", 1, len(prefix))
+    return specimens.annotate(sprec_head=head).filter(sprec_head=prefix)
+
+
 def specimen_search_for_user(
     user: AnyUser, query: SpecimenQuery, *, after: int | None = None, limit: int = 50
 ) -> list[Specimen]:
     """One page of matching specimens in id order, starting after ``after``."""
     specimens = specimen_base_for_user(user)
     if query.barcode:
-        # a range, not LIKE, so the (organization, barcode) index serves it on every database
+        # always the range: barcodes are given in sequence, so a common prefix is a block of ids
+        # that walking the id order would reach only at its end
         prefix = query.barcode.strip()
         specimens = specimens.filter(barcode__gte=prefix, barcode__lt=prefix + "\U0010ffff")
     if query.collection:
@@ -105,17 +124,7 @@ def specimen_search_for_user(
         )
         specimens = specimens.filter(participant_id__in=participants)
     if query.sprec:
-        code = query.sprec.strip().upper()
-        in_range = Q(sprec__gte=code, sprec__lt=code + "\U0010ffff")
-        if specimens.filter(in_range)[:SPREC_PROBE].count() < SPREC_PROBE:
-            specimens = specimens.filter(in_range)  # few match: the SPREC index finds them
-        else:
-            # Many match: walking the id order and testing each row fills a page long before
-            # the SPREC index has listed every match for sorting. The expression keeps the
-            # planner off that index.
-            specimens = specimens.annotate(sprec_head=Substr("sprec", 1, len(code))).filter(
-                sprec_head=code
-            )
+        specimens = _sprec_starting_with(specimens, query.sprec.strip().upper())
     tz = timezone.get_current_timezone()
     if query.collected_from:
         specimens = specimens.filter(
