@@ -1098,3 +1098,14 @@ def test_search_page_survives_a_bad_after_parameter(cast, client, blood):
     assert response.status_code == 200
     assert [s.barcode for s in response.context["specimens"]] == [blood.barcode]
     assert blood.barcode in body(response)
+
+
+def test_detail_links_the_participant_only_for_those_who_may_open_it(cast, client, blood):
+    """The biosafety officer sees specimens but not participants: the code, without a link that
+    would answer 404."""
+    link = f'href="/participants/{blood.participant.public_id}/"'
+    client.force_login(cast.biosafety)
+    text = body(client.get(detail(blood.barcode)))
+    assert blood.participant.code in text and link not in text
+    client.force_login(cast.technician)
+    assert link in body(client.get(detail(blood.barcode)))

@@ -295,6 +295,11 @@ def specimen_detail(request: HttpRequest, barcode: str) -> HttpResponse:
             "history": audit_history_for_user(request.user, specimen),
             "can_manage": can_manage,
             "can_destroy": has_permission(request.user, "specimen.destroy", specimen.organization),
+            # the participant's code is shown to everyone who sees the specimen, the link only
+            # to those who may open the participant
+            "can_view_participant": has_permission(
+                request.user, "participant.view", specimen.organization
+            ),
             "aliquot_form": AliquotForm(prefix="aliquot"),
             "derive_form": DeriveForm(prefix="derive"),
             "event_form": EventForm(prefix="event", initial={"at": timezone.localtime()}),
