@@ -580,12 +580,13 @@ def token_authenticate(plain: str) -> User | None:
     """The active user a bearer token belongs to, or None."""
     if not plain.startswith(TOKEN_PREFIX):
         return None
-    token = (
-        ApiToken.objects.select_related("user")
-        .filter(key_hash=_token_hash(plain), revoked_at__isnull=True, user__is_active=True)
-        .first()
-    )
-    if token is None:
+    try:
+        # get, not first: the hash is unique, and first() would compile an ORDER BY on every
+        # API request (a quarter of a bare request's time)
+        token = ApiToken.objects.select_related("user").get(
+            key_hash=_token_hash(plain), revoked_at__isnull=True, user__is_active=True
+        )
+    except ApiToken.DoesNotExist:
         return None
     now = timezone.now()
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):
