@@ -543,12 +543,14 @@ def test_hb03_withdrawal_audits_every_reservation_and_specimen_it_releases(
         ).latest("sequence")
         assert (event.before["status"], event.after["status"]) == ("reserved", "available")
         assert "DM0001 withdrew consent (HB-03)" in event.reason
+        assert event.actor_id == cast.manager.pk  # who recorded the withdrawal
     for item in RequestItem.objects.filter(specimen__participant=stock.participants[0]):
         assert item.state == "released"
         event = AuditEvent.objects.filter(
             object_type="distribution.requestitem", object_id=str(item.pk)
         ).latest("sequence")
         assert event.after["state"] == "released" and "HB-03" in event.reason
+        assert event.actor_id == cast.manager.pk
         assert event.before["state"] in {"reserved", "retrieved"}
     # and the people fulfilling each request are told that its pick list changed
     told = [m for m in mail.outbox if "Reservation released" in m.subject]

@@ -247,6 +247,15 @@ def test_hb03_withdrawal_blocks_the_participants_specimens_and_lists_them_for_de
     assert sorted(destroy.values_list("subject_id", flat=True)) == sorted(
         [whole.barcode, aliquots[1].barcode]
     )
+    # each specimen's block is in the audit trail, by the person who recorded the withdrawal
+    blocked = AuditEvent.objects.filter(
+        object_type="specimens.specimen", reason__contains="withdrew (HB-03)"
+    )
+    assert sorted(blocked.values_list("object_repr", flat=True)) == sorted(
+        [whole.barcode, *(a.barcode for a in aliquots)]
+    )
+    assert set(blocked.values_list("actor_id", flat=True)) == {cast.manager.pk}
+    assert all(e.after == {"consent_withdrawn": True} for e in blocked)
 
 
 def test_hb01_delinking_marks_the_material_delinked_and_hb03_keeps_it(cast, consenting):

@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from biobank.core.audit import snapshot
+from biobank.core.models import User
 from biobank.distribution.models import DataRelease, DistributionRequest, RequestItem
 from biobank.distribution.services.common import _audit_item, _specimen_status, _tell_staff
 from biobank.participants.models import Participant
@@ -42,13 +43,12 @@ def recipients_of(participant: Participant) -> list[Recipient]:
     ]
 
 
-def release_reservations(participant: Participant) -> None:
+def release_reservations(participant: Participant, actor: User | None) -> None:
     """A withdrawal releases the participant's reserved and retrieved items at once (HB-03).
 
     Each item released and each specimen set free gets its own audit event, naming the request
     and the withdrawal, and the people fulfilling each request are told that its pick list
-    changed. The withdrawal hook carries no actor: the events are the system's, on the
-    withdrawal recorded in the same transaction."""
+    changed. The events are by the person who recorded the withdrawal, in its transaction."""
     reason = f"participant {participant.code} withdrew consent (HB-03)"
     items = list(
         RequestItem.objects.select_for_update(of=("self",))
@@ -74,7 +74,7 @@ def release_reservations(participant: Participant) -> None:
         barcodes = released.setdefault(request.pk, (request, []))[1]
         for specimen in freed:
             _specimen_status(
-                None,
+                actor,
                 specimen,
                 Specimen.Status.AVAILABLE,
                 f"{reason}: reservation for {request.code} released",
@@ -83,7 +83,7 @@ def release_reservations(participant: Participant) -> None:
         before = snapshot(item)
         item.state = RequestItem.State.RELEASED
         item.save(update_fields=["state", "updated_at"])
-        _audit_item(None, request, item, before, reason=reason)
+        _audit_item(actor, request, item, before, reason=reason)
     for request, barcodes in released.values():
         _tell_staff(
             request, "distribution.fulfil", "withdrawal_released", barcodes=sorted(barcodes)

@@ -12,11 +12,13 @@ from typing import TYPE_CHECKING
 from biobank.participants.rules import HeldItem, Recipient
 
 if TYPE_CHECKING:
+    from biobank.core.models import User
     from biobank.participants.models import Participant
 
 MaterialSource = Callable[["Participant"], list[HeldItem]]
 RecipientSource = Callable[["Participant"], list[Recipient]]
-WithdrawalHandler = Callable[["Participant"], None]
+# called with the participant and the person who recorded the change (None: the system)
+WithdrawalHandler = Callable[["Participant", "User | None"], None]
 
 _material_sources: list[MaterialSource] = []
 _recipient_sources: list[RecipientSource] = []
@@ -48,9 +50,9 @@ def register_withdrawal_handler(handler: WithdrawalHandler) -> None:
         _withdrawal_handlers.append(handler)
 
 
-def withdrawn(participant: Participant) -> None:
+def withdrawn(participant: Participant, actor: User | None) -> None:
     for handler in _withdrawal_handlers:
-        handler(participant)
+        handler(participant, actor)
 
 
 def register_delink_handler(handler: WithdrawalHandler) -> None:
@@ -59,6 +61,6 @@ def register_delink_handler(handler: WithdrawalHandler) -> None:
         _delink_handlers.append(handler)
 
 
-def delinked(participant: Participant) -> None:
+def delinked(participant: Participant, actor: User | None) -> None:
     for handler in _delink_handlers:
-        handler(participant)
+        handler(participant, actor)

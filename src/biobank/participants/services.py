@@ -186,7 +186,7 @@ def participant_delink(*, actor: User | None, participant: Participant, reason: 
     participant.status = Participant.Status.DELINKED
     participant.delinked_at = timezone.now()
     participant.save(update_fields=["status", "delinked_at", "updated_at"])
-    links.delinked(participant)
+    links.delinked(participant, actor)
     audit_record(
         actor=actor,
         action=AuditEvent.Action.TRANSITION,
@@ -629,7 +629,7 @@ def consent_withdraw(
     before = snapshot(participant, PARTICIPANT_FIELDS)
     participant.status = Participant.Status.WITHDRAWN
     participant.save(update_fields=["status", "updated_at"])
-    links.withdrawn(participant)
+    links.withdrawn(participant, actor)
     audit_record(
         actor=actor,
         action=AuditEvent.Action.TRANSITION,
